@@ -1,0 +1,34 @@
+"""Prints the presets as a Markdown table: parameter count measured by building each model, next
+to the paper's rounded count and published error rates (the README's model table)."""
+
+import argparse
+
+import _path  # noqa: F401
+
+import keras_wrn
+
+
+def _errors(published: dict) -> str:
+    keys = [("cifar10_error", "C10"), ("cifar100_error", "C100"),
+            ("imagenet_top1_error", "IN top-1")]
+    return ", ".join(f"{label} {published[k]}" for k, label in keys if published.get(k) is not None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'pyramid*'")
+    args = parser.parse_args()
+    print("| preset | family | measured params | paper | paper error (%) | source |")
+    print("|---|---|---:|---:|---|---|")
+    for name in keras_wrn.list_models(args.pattern):
+        preset = keras_wrn.get_preset(name)
+        stem = preset["hparams"].get("stem", "cifar")
+        model = keras_wrn.build_model(name, input_shape=(64, 64, 3) if stem == "imagenet" else None)
+        params = sum(int(w.numpy().size) for w in model.trainable_weights)
+        published = preset["published"]
+        print(f"| `{name}` | {preset['family']} | {params:,} | {published['params_m']}M | "
+              f"{_errors(published)} | {preset['source'].split(' (')[0]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

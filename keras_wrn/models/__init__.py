@@ -1,0 +1,14 @@
+"""Model families, presets and the registry."""
+
+from keras_wrn.models.registry import (
+    build_model,
+    get_preset,
+    hyperparameters,
+    list_families,
+    list_models,
+    resolve,
+)
+
+__all__ = [
+    "build_model", "get_preset", "hyperparameters", "list_families", "list_models", "resolve",
+]

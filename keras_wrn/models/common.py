@@ -1,0 +1,98 @@
+"""Building pieces shared by every family: layers initialised as the papers' Torch code does,
+input normalisation, the stochastic-depth rate schedule and the classifier head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from keras_wrn.layers import DROP_MODES, SeparatedStochasticDepth, StochasticDepth
+
+# Per-channel statistics of the training sets, in the 0-255 pixel scale the models take as input.
+CIFAR_MEAN = (125.3, 123.0, 113.9)
+CIFAR_STD = (63.0, 62.1, 66.7)
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+DROP_SCHEDULES = ("linear", "uniform")
+
+# He et al. initialisation with fan-out, as in fb.resnet.torch and the PyramidNet/WRN code.
+CONV_INIT = keras.initializers.VarianceScaling(
+    2.0, mode="fan_out", distribution="untruncated_normal"
+)
+
+
+def conv(x, filters: int, kernel: int, stride: int = 1, name: str | None = None):
+    """Bias-free 'same' convolution (the papers' convolutions have no bias)."""
+    return keras.layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False,
+        kernel_initializer=CONV_INIT, name=name,
+    )(x)
+
+
+def bn(x, name: str | None = None, synchronized: bool = False):
+    """Batch norm with Torch's defaults (momentum 0.1, eps 1e-5); `synchronized` keeps the
+    moving statistics identical across tf.distribute replicas."""
+    return keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name
+    )(x)
+
+
+def relu(x, name: str | None = None):
+    return keras.layers.ReLU(name=name)(x)
+
+
+def image_input(input_shape: Sequence[int], mean: Sequence[float], std: Sequence[float]):
+    """Model input taking raw 0-255 pixels, normalised inside the model (so exports need no
+    separate preprocessing and the data pipeline must not normalise again)."""
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    variance = [s * s for s in std]
+    x = keras.layers.Normalization(mean=list(mean), variance=variance, name="normalize")(inputs)
+    return inputs, x
+
+
+def drop_rates(num_blocks: int, final_rate: float, schedule: str = "linear") -> list[float]:
+    """Death rate of each residual block: linear decay p_l = l / L * p_L (Huang et al. 2016) or
+    the same rate everywhere."""
+    if schedule == "linear":
+        return [final_rate * (i + 1) / num_blocks for i in range(num_blocks)]
+    return [final_rate] * num_blocks
+
+
+def residual_gate(x, rate: float, mode: str, name: str, seed: int | None = None,
+                  shared_channels: int | None = None):
+    """Applies stochastic depth to a residual branch; a no-op when ``rate`` is 0."""
+    if rate <= 0.0:
+        return x
+    if shared_channels is not None and shared_channels < x.shape[-1]:
+        return SeparatedStochasticDepth(
+            rate, shared_channels=shared_channels, mode=mode, seed=seed, name=name
+        )(x)
+    return StochasticDepth(rate, mode=mode, seed=seed, name=name)(x)
+
+
+def classifier(x, num_classes: int, name: str = "classifier"):
+    """Global average pooling and a float32 dense layer giving logits (float32 even under mixed
+    precision so the loss and softmax stay accurate)."""
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.layers.Dense(num_classes, dtype="float32", name=name)(x)
+
+
+def check_common(num_classes: int, drop_rate: float, drop_mode: str, drop_schedule: str) -> None:
+    """Validates the hyperparameters every family shares."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}.")
+    if not 0.0 <= drop_rate < 1.0:
+        raise ValueError(f"drop_rate (final death rate) must be in [0, 1), got {drop_rate}.")
+    if drop_mode not in DROP_MODES:
+        raise ValueError(f"drop_mode must be one of {', '.join(DROP_MODES)}; got {drop_mode!r}.")
+    if drop_schedule not in DROP_SCHEDULES:
+        raise ValueError(
+            f"drop_schedule must be one of {', '.join(DROP_SCHEDULES)}; got {drop_schedule!r}."
+        )
+
+
+def seed_for(seed: int | None, index: int) -> int | None:
+    """Distinct, reproducible seed for the gate of block ``index``."""
+    return None if seed is None else seed + index

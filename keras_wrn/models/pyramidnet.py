@@ -1,0 +1,121 @@
+"""PyramidNet (Han, Kim & Kim 2017) and its stochastic-depth variants.
+
+Follows the authors' code (jhkim89/PyramidNet, dyhan0920/PyramidNet-PyTorch): the width grows by
+``alpha / N`` per block (additive) or by a constant factor (multiplicative), rounded half up;
+blocks are BN-conv-BN-ReLU-conv-BN (no ReLU before the first conv, BN after the last); the
+shortcut is the identity, 2x2 average-pooled where the stride is 2 and zero-padded to the new
+width. ``separated=True`` is PyramidSepDrop (Yamada, Iwamura & Kise 2016): the branch channels
+that meet the input channels and the new channels are dropped by independent draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+
+from keras_wrn.layers import ChannelZeroPad
+from keras_wrn.models import common
+from keras_wrn.models.depth import cifar_blocks, imagenet_bottleneck, imagenet_stages
+
+BOTTLENECK_EXPANSION = 4
+
+
+def block_widths(stages: Sequence[int], base: int, alpha: float, multiplicative: bool) -> list[int]:
+    """Branch width (before bottleneck expansion) of every block, as the authors round it."""
+    total = sum(stages)
+    widths, width = [], float(base)
+    ratio = ((base + alpha) / base) ** (1.0 / total)
+    for _ in range(total):
+        width = width * ratio if multiplicative else width + alpha / total
+        widths.append(math.floor(width + 0.5))
+    return widths
+
+
+def _pyramid_block(x, width: int, stride: int, bottleneck: bool, rate: float, mode: str,
+                   separated: bool, seed: int | None, sync_bn: bool, name: str):
+    in_channels = x.shape[-1]
+    out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
+    y = common.bn(x, f"{name}_bn1", sync_bn)
+    if bottleneck:
+        y = common.conv(y, width, 1, name=f"{name}_conv1")
+        y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu1")
+        y = common.conv(y, width, 3, stride, name=f"{name}_conv2")
+        y = common.relu(common.bn(y, f"{name}_bn3", sync_bn), f"{name}_relu2")
+        y = common.conv(y, out_channels, 1, name=f"{name}_conv3")
+        y = common.bn(y, f"{name}_bn4", sync_bn)
+    else:
+        y = common.conv(y, width, 3, stride, name=f"{name}_conv1")
+        y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu1")
+        y = common.conv(y, width, 3, name=f"{name}_conv2")
+        y = common.bn(y, f"{name}_bn3", sync_bn)
+    y = common.residual_gate(y, rate, mode, f"{name}_drop", seed,
+                             shared_channels=in_channels if separated else None)
+    shortcut = x
+    if stride != 1:
+        shortcut = keras.layers.AveragePooling2D(
+            2, 2, padding="same", name=f"{name}_pool"
+        )(shortcut)
+    if out_channels > in_channels:
+        shortcut = ChannelZeroPad(out_channels - in_channels, name=f"{name}_pad")(shortcut)
+    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def build_pyramidnet(
+    *,
+    depth: int = 110,
+    alpha: float = 48,
+    bottleneck: bool | None = None,
+    multiplicative: bool = False,
+    stem: str = "cifar",
+    num_classes: int = 10,
+    input_shape: Sequence[int] = (32, 32, 3),
+    drop_rate: float = 0.0,
+    drop_mode: str = "batch",
+    drop_schedule: str = "linear",
+    separated: bool = False,
+    sync_bn: bool = False,
+    seed: int | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    name: str = "pyramidnet",
+) -> keras.Model:
+    """PyramidNet; ``drop_rate`` > 0 adds stochastic depth (separated when ``separated``)."""
+    common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
+    if alpha < 0:
+        raise ValueError(f"alpha (total widening) must be >= 0, got {alpha}.")
+    if stem == "cifar":
+        bottleneck = bool(bottleneck)
+        n = cifar_blocks(depth, 3 if bottleneck else 2, 2)
+        stages, base, strides = (n, n, n), 16, (1, 2, 2)
+        mean, std = mean or common.CIFAR_MEAN, std or common.CIFAR_STD
+    elif stem == "imagenet":
+        bottleneck = imagenet_bottleneck(depth, bottleneck)
+        stages, base, strides = imagenet_stages(depth), 64, (1, 2, 2, 2)
+        mean, std = mean or common.IMAGENET_MEAN, std or common.IMAGENET_STD
+    else:
+        raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
+
+    inputs, x = common.image_input(input_shape, mean, std)
+    if stem == "cifar":
+        x = common.bn(common.conv(x, base, 3, name="stem_conv"), "stem_bn", sync_bn)
+    else:
+        x = common.bn(common.conv(x, base, 7, 2, name="stem_conv"), "stem_bn", sync_bn)
+        x = common.relu(x, "stem_relu")
+        x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+
+    widths = block_widths(stages, base, alpha, multiplicative)
+    rates = common.drop_rates(len(widths), drop_rate, drop_schedule)
+    index = 0
+    for s, (blocks, stage_stride) in enumerate(zip(stages, strides, strict=True)):
+        for b in range(blocks):
+            x = _pyramid_block(
+                x, widths[index], stage_stride if b == 0 else 1, bottleneck, rates[index],
+                drop_mode, separated, common.seed_for(seed, index), sync_bn,
+                name=f"stage{s + 1}_block{b + 1}",
+            )
+            index += 1
+    x = common.relu(common.bn(x, "final_bn", sync_bn), "final_relu")
+    return keras.Model(inputs, common.classifier(x, num_classes), name=name)
+

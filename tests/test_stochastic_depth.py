@@ -1,0 +1,105 @@
+"""Stochastic-depth semantics: expectation at inference, drop frequencies in training, the four
+keep/drop combinations of PyramidSepDrop, and independent per-sample draws."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_wrn
+from keras_wrn.layers import SeparatedStochasticDepth, StochasticDepth
+
+TRIALS = 2000
+
+
+def _binomial_bound(p: float, n: int) -> float:
+    """Five standard deviations of an observed frequency: false alarms ~1e-6."""
+    return 5 * np.sqrt(p * (1 - p) / n)
+
+
+def test_inference_is_deterministic_expectation():
+    x = np.random.default_rng(0).normal(size=(4, 3, 3, 8)).astype("float32")
+    layer = StochasticDepth(0.3)
+    a = np.asarray(layer(x, training=False))
+    b = np.asarray(layer(x, training=False))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, 0.7 * x, rtol=1e-6)
+    # The mean over many training draws converges to the inference output.
+    mean = np.mean([np.asarray(layer(x, training=True)) for _ in range(TRIALS)], axis=0)
+    np.testing.assert_allclose(mean, a, atol=_binomial_bound(0.7, TRIALS) * np.abs(x).max())
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5])
+def test_batch_mode_drops_the_whole_batch_at_the_rate(rate):
+    layer = StochasticDepth(rate, mode="batch")
+    x = np.ones((4, 2, 2, 3), "float32")
+    outs = np.stack([np.asarray(layer(x, training=True)) for _ in range(TRIALS)])
+    per_call = outs.reshape(TRIALS, -1)
+    # One gate per call: every element of a call is kept together or dropped together.
+    assert np.all((per_call == 0).all(1) | (per_call == 1).all(1))
+    dropped = (per_call == 0).all(1).mean()
+    assert abs(dropped - rate) < _binomial_bound(rate, TRIALS)
+
+
+def test_sample_mode_drops_samples_independently():
+    rate, batch = 0.4, 64
+    layer = StochasticDepth(rate, mode="sample")
+    x = np.ones((batch, 2, 2, 3), "float32")
+    gates = np.stack([np.asarray(layer(x, training=True))[:, 0, 0, 0] for _ in range(200)])
+    one_call = np.asarray(layer(x, training=True)).reshape(batch, -1)
+    assert one_call.std(axis=1).max() == 0  # one gate per sample, shared by its elements
+    assert abs((gates == 0).mean() - rate) < _binomial_bound(rate, gates.size)
+    # Independence: the samples of one call are not all kept or all dropped together, and the
+    # correlation between two samples' gates is near zero.
+    assert ((gates == 0).all(1) | (gates == 1).all(1)).mean() < 0.01
+    corr = np.corrcoef(gates[:, 0], gates[:, 1])[0, 1]
+    assert abs(corr) < 5 / np.sqrt(gates.shape[0])
+
+
+def test_separated_drop_all_four_combinations_at_their_frequencies():
+    rate, shared, channels = 0.5, 3, 5
+    layer = SeparatedStochasticDepth(rate, shared_channels=shared)
+    x = np.ones((2, 2, 2, channels), "float32")
+    counts = {}
+    for _ in range(TRIALS):
+        out = np.asarray(layer(x, training=True))
+        kept_shared, kept_new = out[..., :shared], out[..., shared:]
+        assert len(np.unique(kept_shared)) == 1 and len(np.unique(kept_new)) == 1
+        key = (int(kept_shared.flat[0]), int(kept_new.flat[0]))
+        counts[key] = counts.get(key, 0) + 1
+    assert set(counts) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    for (s, n), count in counts.items():
+        p = (1 - rate if s else rate) * (1 - rate if n else rate)
+        assert abs(count / TRIALS - p) < _binomial_bound(p, TRIALS)
+    np.testing.assert_allclose(np.asarray(layer(x, training=False)), (1 - rate) * x)
+
+
+def test_linear_decay_reaches_final_rate_at_last_block():
+    model = keras_wrn.build_model("pyramidsepdrop", depth=20, alpha=12)
+    gates = [layer for layer in model.layers if isinstance(layer, StochasticDepth)]
+    rates = [g.rate for g in gates]
+    assert len(rates) == 9 and rates[-1] == pytest.approx(0.5)
+    np.testing.assert_allclose(rates, [0.5 * (i + 1) / 9 for i in range(9)])
+    assert all(isinstance(g, SeparatedStochasticDepth) for g in gates if g.shared_channels)
+
+
+def test_model_inference_is_deterministic_and_training_is_not():
+    model = keras_wrn.build_model("pyramidsepdrop", depth=20, alpha=12, drop_rate=0.5)
+    x = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)),
+                                  np.asarray(model(x, training=False)))
+    outs = {np.asarray(model(x, training=True)).tobytes() for _ in range(5)}
+    assert len(outs) > 1
+
+
+def test_mixed_precision_policy():
+    layer = StochasticDepth(0.5, dtype="mixed_bfloat16")
+    out = layer(np.ones((2, 2, 2, 2), "float32"), training=True)
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = keras_wrn.build_model("pyramidsepdrop", depth=20, alpha=12)
+        logits = model(np.zeros((1, 32, 32, 3), "float32"), training=True)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert model.get_layer("stage2_block1_drop").compute_dtype == "bfloat16"
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
