@@ -3,6 +3,7 @@
 from keras_wrn import layers
 from keras_wrn.models import (
     build_model,
+    check,
     get_preset,
     hyperparameters,
     list_families,
@@ -11,5 +12,5 @@ from keras_wrn.models import (
 )
 
 __version__ = "0.1.0"
-__all__ = ["build_model", "get_preset", "hyperparameters", "layers", "list_families",
+__all__ = ["build_model", "check", "get_preset", "hyperparameters", "layers", "list_families",
            "list_models", "resolve"]

@@ -49,3 +49,17 @@ def test_preset_builds_runs_and_has_reference_param_count(name):
     missing = [w.path for w, g in zip(weights, grads, strict=True) if g is None]
     assert not missing, f"weights without gradient: {missing[:5]}"
     assert all(np.isfinite(g.numpy()).all() for g in grads)
+
+
+def test_kernels_are_initialised_independently_and_reproducibly():
+    keras.utils.set_random_seed(7)
+    first = keras_wrn.build_model("resnet-20")
+    keras.utils.set_random_seed(7)
+    second = keras_wrn.build_model("resnet-20")
+    a = first.get_layer("stage1_block1_conv1").kernel.numpy()
+    b = first.get_layer("stage1_block1_conv2").kernel.numpy()
+    assert a.shape == b.shape and not np.allclose(a, b)
+    for w1, w2 in zip(first.weights, second.weights, strict=True):
+        np.testing.assert_array_equal(w1.numpy(), w2.numpy())
+    # fan-out He initialisation: std = sqrt(2 / (k * k * out_channels))
+    assert abs(a.std() - np.sqrt(2 / (3 * 3 * 16))) < 0.05 * np.sqrt(2 / (3 * 3 * 16))

@@ -42,6 +42,14 @@ def test_invalid_requests_raise_value_error_saying_what_is_allowed(name, hparams
         keras_wrn.build_model(name, **hparams)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+    with pytest.raises(ValueError) as checked:  # the same error, found without building
+        keras_wrn.check(name, **hparams)
+    assert str(checked.value) == str(err.value)
+
+
+@pytest.mark.parametrize("name", keras_wrn.list_models())
+def test_check_accepts_every_preset(name):
+    keras_wrn.check(name)
 
 
 def test_unknown_name_suggests_closest():

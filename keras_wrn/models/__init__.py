@@ -2,6 +2,7 @@
 
 from keras_wrn.models.registry import (
     build_model,
+    check,
     get_preset,
     hyperparameters,
     list_families,
@@ -10,5 +11,6 @@ from keras_wrn.models.registry import (
 )
 
 __all__ = [
-    "build_model", "get_preset", "hyperparameters", "list_families", "list_models", "resolve",
+    "build_model", "check", "get_preset", "hyperparameters", "list_families", "list_models",
+    "resolve",
 ]

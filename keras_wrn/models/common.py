@@ -17,17 +17,21 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 
 DROP_SCHEDULES = ("linear", "uniform")
 
-# He et al. initialisation with fan-out, as in fb.resnet.torch and the PyramidNet/WRN code.
-CONV_INIT = keras.initializers.VarianceScaling(
-    2.0, mode="fan_out", distribution="untruncated_normal"
-)
+
+def conv_initializer() -> keras.initializers.Initializer:
+    """He et al. initialisation with fan-out, as in fb.resnet.torch and the PyramidNet/WRN code.
+    A new instance per layer: a shared seeded instance would give equal kernels to layers of
+    equal shape."""
+    return keras.initializers.VarianceScaling(
+        2.0, mode="fan_out", distribution="untruncated_normal"
+    )
 
 
 def conv(x, filters: int, kernel: int, stride: int = 1, name: str | None = None):
     """Bias-free 'same' convolution (the papers' convolutions have no bias)."""
     return keras.layers.Conv2D(
         filters, kernel, strides=stride, padding="same", use_bias=False,
-        kernel_initializer=CONV_INIT, name=name,
+        kernel_initializer=conv_initializer(), name=name,
     )(x)
 
 
@@ -50,6 +54,14 @@ def image_input(input_shape: Sequence[int], mean: Sequence[float], std: Sequence
     variance = [s * s for s in std]
     x = keras.layers.Normalization(mean=list(mean), variance=variance, name="normalize")(inputs)
     return inputs, x
+
+
+def input_stats(stem: str, mean: Sequence[float] | None,
+                std: Sequence[float] | None) -> tuple[Sequence[float], Sequence[float]]:
+    """The given normalisation statistics, or those of CIFAR / ImageNet for the stem."""
+    if stem == "imagenet":
+        return mean or IMAGENET_MEAN, std or IMAGENET_STD
+    return mean or CIFAR_MEAN, std or CIFAR_STD
 
 
 def drop_rates(num_blocks: int, final_rate: float, schedule: str = "linear") -> list[float]:

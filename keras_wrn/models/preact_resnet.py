@@ -39,6 +39,11 @@ def _preact_block(x, width: int, stride: int, bottleneck: bool, preact_input: bo
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
+def layout(depth: int, bottleneck: bool) -> int:
+    """Blocks per stage; ValueError if the depth is impossible for the block type."""
+    return cifar_blocks(depth, 3 if bottleneck else 2, 2)
+
+
 def build_preact_resnet(
     *,
     depth: int = 164,
@@ -56,8 +61,8 @@ def build_preact_resnet(
 ) -> keras.Model:
     """Pre-activation ResNet for CIFAR-sized inputs."""
     common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    n = cifar_blocks(depth, 3 if bottleneck else 2, 2)
-    inputs, x = common.image_input(input_shape, mean or common.CIFAR_MEAN, std or common.CIFAR_STD)
+    n = layout(depth, bottleneck)
+    inputs, x = common.image_input(input_shape, *common.input_stats("cifar", mean, std))
     # The stem's BN-ReLU is the first block's pre-activation ('no_preact' first block).
     x = common.relu(common.bn(common.conv(x, 16, 3, name="stem_conv"), "stem_bn", sync_bn),
                     "stem_relu")

@@ -62,6 +62,21 @@ def _pyramid_block(x, width: int, stride: int, bottleneck: bool, rate: float, mo
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
+def layout(depth: int, alpha: float, bottleneck: bool | None,
+           stem: str) -> tuple[tuple[int, ...], int, tuple[int, ...], bool]:
+    """Blocks per stage, base width, stage strides and block type; ValueError if impossible."""
+    if alpha < 0:
+        raise ValueError(f"alpha (total widening) must be >= 0, got {alpha}.")
+    if stem == "cifar":
+        bottleneck = bool(bottleneck)
+        n = cifar_blocks(depth, 3 if bottleneck else 2, 2)
+        return (n, n, n), 16, (1, 2, 2), bottleneck
+    if stem == "imagenet":
+        bottleneck = imagenet_bottleneck(depth, bottleneck)
+        return imagenet_stages(depth), 64, (1, 2, 2, 2), bottleneck
+    raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
+
+
 def build_pyramidnet(
     *,
     depth: int = 110,
@@ -83,20 +98,8 @@ def build_pyramidnet(
 ) -> keras.Model:
     """PyramidNet; ``drop_rate`` > 0 adds stochastic depth (separated when ``separated``)."""
     common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    if alpha < 0:
-        raise ValueError(f"alpha (total widening) must be >= 0, got {alpha}.")
-    if stem == "cifar":
-        bottleneck = bool(bottleneck)
-        n = cifar_blocks(depth, 3 if bottleneck else 2, 2)
-        stages, base, strides = (n, n, n), 16, (1, 2, 2)
-        mean, std = mean or common.CIFAR_MEAN, std or common.CIFAR_STD
-    elif stem == "imagenet":
-        bottleneck = imagenet_bottleneck(depth, bottleneck)
-        stages, base, strides = imagenet_stages(depth), 64, (1, 2, 2, 2)
-        mean, std = mean or common.IMAGENET_MEAN, std or common.IMAGENET_STD
-    else:
-        raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
-
+    stages, base, strides, bottleneck = layout(depth, alpha, bottleneck, stem)
+    mean, std = common.input_stats(stem, mean, std)
     inputs, x = common.image_input(input_shape, mean, std)
     if stem == "cifar":
         x = common.bn(common.conv(x, base, 3, name="stem_conv"), "stem_bn", sync_bn)

@@ -10,20 +10,26 @@ from typing import Any
 
 import keras
 
-from keras_wrn.models.preact_resnet import build_preact_resnet
+from keras_wrn.models import common, preact_resnet, pyramidnet, resnet, wrn
 from keras_wrn.models.presets import PRESETS
-from keras_wrn.models.pyramidnet import build_pyramidnet
-from keras_wrn.models.resnet import build_resnet
-from keras_wrn.models.wrn import build_wrn
 
 # family -> (builder, defaults the user may override, values fixed by the family)
 FAMILIES: dict[str, tuple[Callable[..., keras.Model], dict[str, Any], dict[str, Any]]] = {
-    "resnet": (build_resnet, {}, {}),
-    "preact_resnet": (build_preact_resnet, {}, {}),
-    "wrn": (build_wrn, {}, {}),
-    "pyramidnet": (build_pyramidnet, {}, {"separated": False}),
-    "pyramiddrop": (build_pyramidnet, {"drop_rate": 0.5}, {"separated": False}),
-    "pyramidsepdrop": (build_pyramidnet, {"drop_rate": 0.5}, {"separated": True}),
+    "resnet": (resnet.build_resnet, {}, {}),
+    "preact_resnet": (preact_resnet.build_preact_resnet, {}, {}),
+    "wrn": (wrn.build_wrn, {}, {}),
+    "pyramidnet": (pyramidnet.build_pyramidnet, {}, {"separated": False}),
+    "pyramiddrop": (pyramidnet.build_pyramidnet, {"drop_rate": 0.5}, {"separated": False}),
+    "pyramidsepdrop": (pyramidnet.build_pyramidnet, {"drop_rate": 0.5}, {"separated": True}),
+}
+# The modules' layout functions validate a configuration without building it.
+LAYOUTS: dict[str, Callable[..., Any]] = {
+    "resnet": resnet.layout,
+    "preact_resnet": preact_resnet.layout,
+    "wrn": wrn.layout,
+    "pyramidnet": pyramidnet.layout,
+    "pyramiddrop": pyramidnet.layout,
+    "pyramidsepdrop": pyramidnet.layout,
 }
 DEFAULT_NUM_CLASSES = 10
 DEFAULT_INPUT_SHAPE = (32, 32, 3)
@@ -75,6 +81,25 @@ def resolve(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
     return family, values
 
 
+def _builder_kwargs(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
+    family, values = resolve(name, **hparams)
+    builder, defaults, fixed = FAMILIES[family]
+    signature_defaults = {k: p.default for k, p in inspect.signature(builder).parameters.items()}
+    return family, {**signature_defaults, **defaults, **values, **fixed, "name": _model_name(name)}
+
+
+def check(name: str, **hparams: Any) -> None:
+    """Raises the ValueError `build_model` would raise, without building anything (fast)."""
+    family, kwargs = _builder_kwargs(name, **hparams)
+    layout = LAYOUTS[family]
+    try:
+        common.check_common(kwargs["num_classes"], kwargs["drop_rate"], kwargs["drop_mode"],
+                            kwargs["drop_schedule"])
+        layout(**{k: kwargs[k] for k in inspect.signature(layout).parameters})
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+
+
 def build_model(name: str, *, num_classes: int | None = None,
                 input_shape: Sequence[int] | None = None, **hparams: Any) -> keras.Model:
     """Builds a family (hyperparameters as keywords) or a preset (keywords override it).
@@ -82,11 +107,10 @@ def build_model(name: str, *, num_classes: int | None = None,
     ``num_classes`` defaults to the preset's (1000 for ImageNet presets) or 10; ``input_shape``
     to the preset's or (32, 32, 3). Models take raw 0-255 RGB pixels and return logits.
     """
-    family, values = resolve(name, num_classes=num_classes, input_shape=input_shape, **hparams)
-    builder, defaults, fixed = FAMILIES[family]
-    kwargs = {**defaults, **values, **fixed, "name": _model_name(name)}
+    family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
+                                     **hparams)
     try:
-        return builder(**kwargs)
+        return FAMILIES[family][0](**kwargs)
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
 

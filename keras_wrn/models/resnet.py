@@ -57,6 +57,20 @@ def _resnet_block(x, width: int, stride: int, bottleneck: bool, projection: bool
     return common.relu(y, f"{name}_out")
 
 
+def layout(depth: int, bottleneck: bool | None,
+           stem: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], bool]:
+    """Blocks per stage, stage widths, stage strides and block type; ValueError if impossible."""
+    if stem == "cifar":
+        if bottleneck:
+            raise ValueError("CIFAR ResNet uses basic blocks; use preact_resnet for bottlenecks.")
+        n = cifar_blocks(depth, 2, 2)
+        return (n, n, n), (16, 32, 64), (1, 2, 2), False
+    if stem == "imagenet":
+        bottleneck = imagenet_bottleneck(depth, bottleneck)
+        return imagenet_stages(depth), (64, 128, 256, 512), (1, 2, 2, 2), bottleneck
+    raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
+
+
 def build_resnet(
     *,
     depth: int = 110,
@@ -75,18 +89,8 @@ def build_resnet(
 ) -> keras.Model:
     """ResNet for CIFAR (6n+2) or ImageNet (18/34/50/101/152)."""
     common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    if stem == "cifar":
-        if bottleneck:
-            raise ValueError("CIFAR ResNet uses basic blocks; use preact_resnet for bottlenecks.")
-        n = cifar_blocks(depth, 2, 2)
-        stages, widths, strides, bottleneck = (n, n, n), (16, 32, 64), (1, 2, 2), False
-        mean, std = mean or common.CIFAR_MEAN, std or common.CIFAR_STD
-    elif stem == "imagenet":
-        bottleneck = imagenet_bottleneck(depth, bottleneck)
-        stages, widths, strides = imagenet_stages(depth), (64, 128, 256, 512), (1, 2, 2, 2)
-        mean, std = mean or common.IMAGENET_MEAN, std or common.IMAGENET_STD
-    else:
-        raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
+    stages, widths, strides, bottleneck = layout(depth, bottleneck, stem)
+    mean, std = common.input_stats(stem, mean, std)
 
     inputs, x = common.image_input(input_shape, mean, std)
     if stem == "cifar":

@@ -31,6 +31,15 @@ def _wide_block(x, width: int, stride: int, dropout: float, rate: float, mode: s
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
+def layout(depth: int, widen_factor: int, dropout: float) -> int:
+    """Blocks per stage; ValueError if the configuration is impossible."""
+    if widen_factor < 1:
+        raise ValueError(f"widen_factor must be an integer >= 1, got {widen_factor}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+    return cifar_blocks(depth, 2, 4)
+
+
 def build_wrn(
     *,
     depth: int = 28,
@@ -49,12 +58,8 @@ def build_wrn(
 ) -> keras.Model:
     """WRN-depth-widen_factor for CIFAR-sized inputs."""
     common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    if widen_factor < 1:
-        raise ValueError(f"widen_factor must be an integer >= 1, got {widen_factor}.")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
-    n = cifar_blocks(depth, 2, 4)
-    inputs, x = common.image_input(input_shape, mean or common.CIFAR_MEAN, std or common.CIFAR_STD)
+    n = layout(depth, widen_factor, dropout)
+    inputs, x = common.image_input(input_shape, *common.input_stats("cifar", mean, std))
     x = common.conv(x, 16, 3, name="stem_conv")
     rates = common.drop_rates(3 * n, drop_rate, drop_schedule)
     for s, (width, stride) in enumerate(zip((16, 32, 64), (1, 2, 2), strict=True)):

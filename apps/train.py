@@ -1,0 +1,151 @@
+"""Train a model of the registry: `python apps/train.py --arch pyramidsepdrop`.
+
+Values come from the family's paper recipe (or --recipe), then --config FILE (JSON/YAML), then
+the flags given. Running the same command again after a crash, kill -9 or SIGTERM resumes from
+the last checkpoint in --output-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import _path  # noqa: F401
+import numpy as np
+
+BOOL = argparse.BooleanOptionalAction
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                argument_default=None)
+    m = p.add_argument_group("model (a family or preset; flags override it)")
+    m.add_argument("--arch", help="family or preset, e.g. pyramidsepdrop, wrn-28-10 "
+                                  "(default pyramidsepdrop)")
+    m.add_argument("--depth", type=int)
+    m.add_argument("--alpha", type=float, help="PyramidNet total widening")
+    m.add_argument("--widen-factor", type=int, help="WRN k")
+    m.add_argument("--bottleneck", action=BOOL)
+    m.add_argument("--multiplicative", action=BOOL, help="PyramidNet multiplicative widening")
+    m.add_argument("--drop-rate", type=float, help="final stochastic-depth death rate p_L")
+    m.add_argument("--drop-mode", choices=["batch", "sample"])
+    m.add_argument("--dropout", type=float, help="WRN dropout between the convolutions")
+    d = p.add_argument_group("data")
+    d.add_argument("--dataset", help="TFDS name (default cifar10) or 'synthetic' (offline)")
+    d.add_argument("--data-dir", help="image folder, one sub-folder per class")
+    d.add_argument("--val-dir", help="validation image folder (default: hold out --val-split)")
+    d.add_argument("--val-split", type=float, help="fraction held out per class (default 0.1)")
+    d.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
+    d.add_argument("--image-size", type=int, help="input side (default: the model's, 32 CIFAR)")
+    r = p.add_argument_group("recipe (defaults: the family's paper recipe)")
+    r.add_argument("--recipe", help="pyramidnet-cifar, pyramidsepdrop-cifar, wrn-cifar, "
+                                    "resnet-cifar, cpu-fast, quick")
+    r.add_argument("--config", help="JSON or YAML file of options (flags override it)")
+    r.add_argument("--epochs", type=int)
+    r.add_argument("--batch-size", type=int, help="global batch size")
+    r.add_argument("--lr", type=float)
+    r.add_argument("--schedule", choices=["step", "cosine"])
+    r.add_argument("--milestones", type=float, nargs="*", help="epochs of step decay")
+    r.add_argument("--lr-decay", type=float, help="step decay factor")
+    r.add_argument("--warmup-epochs", type=float)
+    r.add_argument("--momentum", type=float)
+    r.add_argument("--nesterov", action=BOOL)
+    r.add_argument("--weight-decay", type=float)
+    r.add_argument("--label-smoothing", type=float)
+    r.add_argument("--crop-padding", type=int, help="random crop padding (0: no crop)")
+    r.add_argument("--flip", action=BOOL)
+    r.add_argument("--cutout", type=int, help="Cutout square side (0: off)")
+    r.add_argument("--randaugment-ops", type=int, help="RandAugment ops per image (0: off)")
+    r.add_argument("--randaugment-magnitude", type=float)
+    r.add_argument("--mixup", type=float, help="mixup Beta alpha (0: off)")
+    e = p.add_argument_group("execution")
+    e.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker"])
+    e.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
+    e.add_argument("--mixed-precision", choices=["bf16", "fp16"])
+    e.add_argument("--jit-compile", action=BOOL, help="XLA (measure first: slower on CPU)")
+    e.add_argument("--output-dir", help="default runs/ARCH")
+    e.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
+    e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
+    e.add_argument("--eval-batch-size", type=int)
+    e.add_argument("--seed", type=int)
+    return p
+
+
+def fail(message: str, code: int = 2) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def weights_checksum(model) -> float:
+    """Sum of every weight (trainable and not): equal on workers that hold the same model."""
+    return float(sum(float(np.sum(np.asarray(w, np.float64))) for w in model.weights))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = vars(build_parser().parse_args(argv))
+    import keras
+    import tensorflow as tf
+
+    from keras_wrn.data import DataError, load_data
+    from keras_wrn.training import (
+        PREEMPTED_EXIT_CODE,
+        ConfigError,
+        PreemptedError,
+        Trainer,
+        make_strategy,
+        read_config_file,
+        resolve_config,
+    )
+    from keras_wrn.training.artifacts import write_json
+    from keras_wrn.training.strategy import describe, is_chief, task_id
+
+    try:
+        config_file = args.pop("config")
+        config = resolve_config(args, read_config_file(config_file) if config_file else None)
+        strategy = make_strategy(config.strategy, config.cpu_devices)
+        output_dir = Path(config.output_dir or f"runs/{config.arch}")
+        data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
+                         val_dir=config.val_dir, val_split=config.val_split,
+                         tfds_data_dir=config.tfds_data_dir, seed=config.seed)
+        if data.skipped:
+            print(f"warning: skipped {data.skipped} unreadable images", file=sys.stderr)
+        trainer = Trainer(config, strategy, data, output_dir)
+    except (ConfigError, DataError, ValueError) as err:
+        fail(str(err))
+    chief = is_chief(strategy)
+    params = trainer.model.count_params()
+    if chief:
+        write_json(output_dir / "config.json", config.to_dict())
+        write_json(output_dir / "run.json", {
+            "num_classes": data.num_classes, "class_names": data.class_names,
+            "train_examples": data.train_size, "val_examples": data.val_size,
+            "skipped_images": data.skipped, "image_size": config.input_size(),
+            "replicas": strategy.num_replicas_in_sync, "strategy": describe(strategy),
+            "params": params, "tensorflow": tf.__version__, "keras": keras.__version__,
+        })
+        print(f"{config.arch}: {params:,} parameters, {data.train_size} training / "
+              f"{data.val_size} validation images, {strategy.num_replicas_in_sync} replica(s) "
+              f"({describe(strategy)}), recipe {config.recipe}")
+    start = time.perf_counter()
+    try:
+        history = trainer.fit()
+    except PreemptedError as err:
+        print(str(err), file=sys.stderr)
+        raise SystemExit(PREEMPTED_EXIT_CODE) from None
+    last = history[-1] if history else {}
+    summary = {
+        "arch": config.arch, "epochs": last.get("epoch"), "val_top1": last.get("val_top1"),
+        "best_val_top1": max((h.get("val_top1", 0.0) for h in history), default=None),
+        "train_loss": last.get("train_loss"), "images_per_s": last.get("images_per_s"),
+        "wall_s": round(time.perf_counter() - start, 1), "worker": task_id(strategy),
+        "weights_checksum": weights_checksum(trainer.model), "output_dir": str(output_dir),
+    }
+    print("summary: " + json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The training configuration: dataclass defaults, overridden by a recipe, then a JSON/YAML
+config file, then the command line. The resolved configuration is saved next to the results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from keras_wrn.models import registry
+from keras_wrn.training.recipes import FAMILY_RECIPES, RECIPES
+from keras_wrn.training.schedule import SCHEDULES
+from keras_wrn.training.strategy import STRATEGIES
+
+MODEL_KEYS = ("depth", "alpha", "widen_factor", "bottleneck", "multiplicative", "drop_rate",
+              "drop_mode", "dropout")
+PRECISIONS = ("bf16", "fp16")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line that names the fix."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run depends on."""
+
+    # Model: a family or preset, and overrides of its hyperparameters (None: keep).
+    arch: str = "pyramidsepdrop"
+    depth: int | None = None
+    alpha: float | None = None
+    widen_factor: int | None = None
+    bottleneck: bool | None = None
+    multiplicative: bool | None = None
+    drop_rate: float | None = None
+    drop_mode: str | None = None
+    dropout: float | None = None
+    # Data.
+    dataset: str | None = None
+    data_dir: str | None = None
+    val_dir: str | None = None
+    val_split: float = 0.1
+    tfds_data_dir: str | None = None
+    image_size: int | None = None
+    # Recipe (optimizer, schedule, augmentation); None picks the family's paper recipe.
+    recipe: str | None = None
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 0.1
+    schedule: str = "step"
+    milestones: list[float] = dataclasses.field(default_factory=list)
+    lr_decay: float = 0.1
+    warmup_epochs: float = 0
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    crop_padding: int = 4
+    flip: bool = True
+    cutout: int = 0
+    randaugment_ops: int = 0
+    randaugment_magnitude: float = 0.5
+    mixup: float = 0.0
+    # Execution.
+    strategy: str = "auto"
+    cpu_devices: int = 0
+    mixed_precision: str | None = None
+    jit_compile: bool = False
+    output_dir: str | None = None
+    checkpoint_steps: int = 0
+    steps_per_epoch: int | None = None
+    eval_batch_size: int = 256
+    seed: int = 0
+
+    def model_hparams(self) -> dict[str, Any]:
+        """Model keywords the user set (the rest come from the preset or family)."""
+        return {k: getattr(self, k) for k in MODEL_KEYS if getattr(self, k) is not None}
+
+    def input_size(self) -> int:
+        """Image side length: ``image_size`` or the model preset's input size."""
+        return self.image_size or registry.resolve(self.arch)[1]["input_shape"][0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """Keys and values of a JSON or YAML file (dashes in keys read as underscores)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass --config FILE.json|.yaml.")
+    text = file.read_text()
+    try:
+        if file.suffix in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+    except Exception as err:
+        message = str(err).splitlines()[0]
+        raise ConfigError(f"cannot parse config file {path}: {message}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option: value.")
+    return {k.replace("-", "_"): v for k, v in values.items()}
+
+
+def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = None) -> TrainConfig:
+    """defaults < recipe < config file < command line (only options the user gave)."""
+    given = dict(file_values or {})
+    given.update({k: v for k, v in cli.items() if v is not None})
+    unknown = sorted(set(given) - FIELDS)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; see train.py --help.")
+    arch = given.get("arch", TrainConfig.arch)
+    try:
+        family, _ = registry.resolve(arch)
+        model_keys = {k: given[k] for k in MODEL_KEYS if given.get(k) is not None}
+        registry.check(arch, **model_keys)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    recipe = given.get("recipe") or FAMILY_RECIPES[family]
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}; recipes: {', '.join(sorted(RECIPES))}.")
+    config = TrainConfig(**{**RECIPES[recipe], **given, "recipe": recipe})
+    validate(config)
+    return config
+
+
+def validate(config: TrainConfig) -> None:
+    """Raises ConfigError on values no run can use."""
+    checks = [
+        (config.epochs >= 1, f"--epochs must be >= 1, got {config.epochs}"),
+        (config.batch_size >= 1, f"--batch-size must be >= 1, got {config.batch_size}"),
+        (config.lr > 0, f"--lr must be > 0, got {config.lr}"),
+        (config.schedule in SCHEDULES,
+         f"--schedule must be one of {', '.join(SCHEDULES)}, got {config.schedule!r}"),
+        (config.strategy in STRATEGIES,
+         f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}"),
+        (config.mixed_precision in (None, *PRECISIONS),
+         f"--mixed-precision must be one of {', '.join(PRECISIONS)}, "
+         f"got {config.mixed_precision!r}"),
+        (0 <= config.val_split < 1, f"--val-split must be in [0, 1), got {config.val_split}"),
+        (config.weight_decay >= 0, f"--weight-decay must be >= 0, got {config.weight_decay}"),
+        (0 <= config.label_smoothing < 1,
+         f"--label-smoothing must be in [0, 1), got {config.label_smoothing}"),
+        (config.mixup >= 0, f"--mixup must be >= 0, got {config.mixup}"),
+        (config.checkpoint_steps >= 0,
+         f"--checkpoint-steps must be >= 0, got {config.checkpoint_steps}"),
+        (config.image_size is None or config.image_size >= 8,
+         f"--image-size must be >= 8, got {config.image_size}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message + ".")

@@ -1,0 +1,43 @@
+"""Top-1 / top-5 accuracy and loss of a model over a dataset, under any strategy."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def make_eval_step(model: keras.Model, strategy: tf.distribute.Strategy):
+    """A compiled step returning global sums: loss, top-1 hits, top-5 hits, examples."""
+    k = min(5, model.output_shape[-1])
+
+    def replica_step(images, labels):
+        logits = tf.cast(model(images, training=False), tf.float32)
+        loss = keras.losses.categorical_crossentropy(labels, logits, from_logits=True)
+        targets = tf.argmax(labels, axis=-1, output_type=tf.int32)
+        top1 = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), targets), tf.float32)
+        topk = tf.cast(tf.math.in_top_k(targets, logits, k), tf.float32)
+        count = tf.cast(tf.shape(labels)[0], tf.float32)
+        return tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(topk), count
+
+    @tf.function
+    def step(batch):
+        results = strategy.run(replica_step, args=batch)
+        return [strategy.reduce(tf.distribute.ReduceOp.SUM, r, axis=None) for r in results]
+
+    return step
+
+
+def evaluate(model: keras.Model, dataset: tf.data.Dataset,
+             strategy: tf.distribute.Strategy | None = None, step=None) -> dict[str, float]:
+    """``loss``, ``top1``, ``top5`` (fractions) and ``examples`` over a batched dataset of
+    (images, one-hot labels)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    step = step or make_eval_step(model, strategy)
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for batch in strategy.experimental_distribute_dataset(dataset):
+        totals = [t + float(v) for t, v in zip(totals, step(batch), strict=True)]
+    loss, top1, top5, count = totals
+    if count == 0:
+        raise ValueError("the evaluation data is empty.")
+    return {"loss": loss / count, "top1": top1 / count, "top5": top5 / count,
+            "examples": int(count)}

@@ -1,0 +1,240 @@
+"""The training loop: a custom step run with `strategy.run` inside a `tf.function` (Keras 3's
+`Model.fit` fails under MultiWorkerMirroredStrategy, keras-team/keras#20585), checkpoints that
+hold the model, the optimizer (and so the schedule step) and the data position, and resumption
+after a crash or preemption."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_wrn.data import AugmentConfig, DataSource, eval_dataset, train_dataset
+from keras_wrn.data.pipeline import distribute_options
+from keras_wrn.models import build_model
+from keras_wrn.training import artifacts
+from keras_wrn.training.config import ConfigError, TrainConfig
+from keras_wrn.training.evaluation import evaluate, make_eval_step
+from keras_wrn.training.schedule import WarmupDecay
+from keras_wrn.training.strategy import is_chief, is_multi_worker, task_id
+
+PREEMPTED_EXIT_CODE = 42  # as tf.distribute's PreemptionCheckpointHandler
+
+
+class PreemptedError(Exception):
+    """Training stopped on SIGTERM after saving a checkpoint; re-running resumes it."""
+
+
+class Trainer:
+    """Trains ``config.arch`` on ``data`` under ``strategy``, writing to ``output_dir``."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy, data: DataSource,
+                 output_dir: str | Path, log: Callable[[str], None] = print):
+        self.config, self.strategy, self.data, self.log = config, strategy, data, log
+        self.output_dir = Path(output_dir)
+        self.chief = is_chief(strategy)
+        self.replicas = strategy.num_replicas_in_sync
+        if config.batch_size % self.replicas:
+            raise ConfigError(f"--batch-size {config.batch_size} is not divisible by the "
+                              f"{self.replicas} replicas; use a multiple of {self.replicas}.")
+        full_epoch = data.train_size // config.batch_size
+        if full_epoch < 1:
+            raise ConfigError(f"--batch-size {config.batch_size} exceeds the {data.train_size} "
+                              f"training examples; use a smaller batch.")
+        self.steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
+        self.image_size = config.input_size()
+        keras.utils.set_random_seed(config.seed)  # same initial weights on every replica/run
+        if config.mixed_precision:
+            keras.mixed_precision.set_dtype_policy(
+                {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[config.mixed_precision])
+        with strategy.scope():
+            self.model = build_model(
+                config.arch, num_classes=data.num_classes,
+                input_shape=(self.image_size, self.image_size, 3),
+                sync_bn=self.replicas > 1, seed=config.seed, **config.model_hparams(),
+            )
+            self.schedule = WarmupDecay(
+                config.lr, total_steps=config.epochs * self.steps_per_epoch,
+                warmup_steps=round(config.warmup_epochs * self.steps_per_epoch),
+                kind=config.schedule,
+                boundaries=[round(m * self.steps_per_epoch) for m in config.milestones],
+                decay=config.lr_decay,
+            )
+            optimizer = keras.optimizers.SGD(self.schedule, momentum=config.momentum,
+                                             nesterov=config.nesterov)
+            if config.mixed_precision == "fp16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizer.build(self.model.trainable_variables)
+            self.optimizer = optimizer
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
+                                              epoch=self.epoch, step_in_epoch=self.step_in_epoch)
+        self._checkpoint_dir = self.output_dir / "checkpoints"
+        if not self.chief:  # other workers save too (collectives) but to a private folder
+            self._checkpoint_dir = self._checkpoint_dir / f"worker-{task_id(strategy)}"
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._checkpoint_dir),
+                                                  max_to_keep=2)
+        self._preemption = None
+        self._sigterm = False
+        if is_multi_worker(strategy):
+            # Restores the latest checkpoint and makes every worker save when one is preempted.
+            self._preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
+                strategy.cluster_resolver, self.manager)
+        elif self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        self._train_step = self._make_train_step()
+        self._eval_step = make_eval_step(self.model, strategy)
+
+    # ----------------------------------------------------------------------------------------
+    def _make_train_step(self):
+        config, model, optimizer = self.config, self.model, self.optimizer
+        global_batch, replicas = config.batch_size, self.replicas
+        scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+        def replica_step(images, labels):
+            with tf.GradientTape() as tape:
+                logits = tf.cast(model(images, training=True), tf.float32)
+                per_example = keras.losses.categorical_crossentropy(
+                    labels, logits, from_logits=True, label_smoothing=config.label_smoothing)
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+                total = loss
+                if config.weight_decay:
+                    # Coupled L2 on every weight, as torch.optim.SGD(weight_decay=...) in the
+                    # papers' code; divided by the replicas because gradients are summed.
+                    l2 = tf.add_n([tf.reduce_sum(tf.square(w)) for w in model.trainable_weights])
+                    total += 0.5 * config.weight_decay * l2 / replicas
+                if scale_loss:
+                    total = optimizer.scale_loss(total)
+            grads = tape.gradient(total, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
+            correct = tf.reduce_sum(tf.cast(tf.equal(
+                tf.argmax(logits, -1), tf.argmax(labels, -1)), tf.float32))
+            return tf.reduce_sum(per_example), correct
+
+        @tf.function(jit_compile=config.jit_compile or None, reduce_retracing=True)
+        def step(batch):
+            loss, correct = self.strategy.run(replica_step, args=batch)
+            reduce = self.strategy.reduce
+            return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None) / global_batch,
+                    reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / global_batch)
+
+        return step
+
+    def _distribute(self, dataset: tf.data.Dataset):
+        return self.strategy.experimental_distribute_dataset(distribute_options(dataset))
+
+    def _augmentation(self) -> AugmentConfig:
+        c = self.config
+        return AugmentConfig(c.crop_padding, c.flip, c.cutout, c.randaugment_ops,
+                             c.randaugment_magnitude, c.mixup)
+
+    def _save_checkpoint(self, epoch: int, step: int) -> None:
+        self.epoch.assign(epoch)
+        self.step_in_epoch.assign(step)
+        self.manager.save()
+
+    def _on_sigterm(self, signum, frame) -> None:
+        self._sigterm = True
+
+    def _after_step(self, epoch: int, step: int) -> None:
+        """Preemption and periodic checkpoints, with the position of the next batch."""
+        if self._preemption is not None:
+            self.epoch.assign(epoch)
+            self.step_in_epoch.assign(step)
+            self._preemption.save_checkpoint_if_preempted()
+        elif self._sigterm:
+            self._save_checkpoint(epoch, step)
+            raise PreemptedError(f"SIGTERM: checkpoint saved at epoch {epoch + 1} step {step}; "
+                            f"run the same command again to resume.")
+        every = self.config.checkpoint_steps
+        if every and step % every == 0 and step < self.steps_per_epoch:
+            self._save_checkpoint(epoch, step)
+
+    # ----------------------------------------------------------------------------------------
+    def _load_history(self, start_epoch: int) -> list[dict[str, Any]]:
+        path = self.output_dir / "history.json"
+        if not path.exists():
+            return []
+        return [h for h in json.loads(path.read_text()) if h["epoch"] <= start_epoch]
+
+    def fit(self) -> list[dict[str, Any]]:
+        """Runs the remaining epochs; returns the per-epoch history."""
+        config = self.config
+        start_epoch, start_step = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
+        if start_epoch or start_step:
+            self.log(f"resuming at epoch {start_epoch + 1} step {start_step} "
+                     f"(optimizer step {int(self.optimizer.iterations.numpy())})")
+        history = self._load_history(start_epoch)
+        writer = tf.summary.create_file_writer(str(self.output_dir / "logs")) if self.chief \
+            else tf.summary.create_noop_writer()
+        val_data = None
+        if self.data.val is not None:
+            val_data = eval_dataset(self.data.val, self.data.num_classes, config.eval_batch_size)
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm) \
+            if self._preemption is None else None
+        try:
+            for epoch in range(start_epoch, config.epochs):
+                skip = start_step if epoch == start_epoch else 0
+                record = self._run_epoch(epoch, skip, val_data)
+                history.append(record)
+                self._save_checkpoint(epoch + 1, 0)
+                if self.chief:
+                    artifacts.write_json(self.output_dir / "history.json", history)
+                    with writer.as_default(step=epoch + 1):
+                        for key, value in record.items():
+                            if key != "epoch":
+                                tf.summary.scalar(key, value)
+                    writer.flush()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        if self.chief:
+            artifacts.save_model(self.model, self.output_dir / "model.keras")
+        elif self._checkpoint_dir.exists():
+            shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
+        return history
+
+    def _run_epoch(self, epoch: int, skip: int, val_data) -> dict[str, Any]:
+        config = self.config
+        dataset = train_dataset(self.data.train, self.data.num_classes, config.batch_size,
+                                epoch, config.seed, self._augmentation(), skip_batches=skip)
+        dataset = dataset.take(self.steps_per_epoch - skip)
+        progress = keras.utils.Progbar(self.steps_per_epoch, verbose=1 if self.chief else 0,
+                                       stateful_metrics=["loss", "acc", "lr"])
+        progress.update(skip)
+        if self.chief:
+            self.log(f"epoch {epoch + 1}/{config.epochs}")
+        loss_sum = correct_sum = 0.0
+        steps, start = 0, time.perf_counter()
+        for step, batch in enumerate(self._distribute(dataset), start=skip + 1):
+            loss, correct = self._train_step(batch)
+            loss_sum, correct_sum, steps = loss_sum + float(loss), correct_sum + float(correct), \
+                steps + 1
+            progress.update(step, [("loss", loss_sum / steps), ("acc", correct_sum / steps),
+                                   ("lr", float(self.schedule(self.optimizer.iterations)))])
+            self._after_step(epoch, step)
+        seconds = time.perf_counter() - start
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / max(steps, 1),
+            "train_acc": correct_sum / max(steps, 1),
+            "lr": float(self.schedule(self.optimizer.iterations - 1)),
+            "images_per_s": steps * config.batch_size / seconds if seconds else math.nan,
+            "epoch_seconds": seconds,
+        }
+        if val_data is not None:
+            metrics = evaluate(self.model, val_data, self.strategy, self._eval_step)
+            record.update({f"val_{k}": v for k, v in metrics.items() if k != "examples"})
+        if self.chief:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
+            self.log(f"epoch {epoch + 1}: {shown}")
+        return record

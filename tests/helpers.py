@@ -1,0 +1,56 @@
+"""Running the apps in subprocesses, as a user does, and reading their outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# A tiny PyramidSepDrop on the synthetic data: seconds per epoch on 2 CPU cores.
+TINY = ["--arch", "pyramidsepdrop", "--depth", "8", "--alpha", "12", "--dataset", "synthetic",
+        "--recipe", "quick"]
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    env.update(extra)
+    return env
+
+
+def app_command(app: str, *args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "apps" / app), *map(str, args)]
+
+
+def run_app(app: str, *args: str, check: bool = True, timeout: float = 300,
+            **env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(app_command(app, *args), capture_output=True, text=True,
+                            timeout=timeout, env=app_env(**env))
+    if check and result.returncode != 0:
+        raise AssertionError(f"{app} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def summary(stdout: str) -> dict:
+    line = next(line for line in stdout.splitlines() if line.startswith("summary: "))
+    return json.loads(line[len("summary: "):])
+
+
+def history(output_dir: Path) -> list[dict]:
+    return json.loads((output_dir / "history.json").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a failed app printed (TensorFlow's start-up noise filtered out)."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]

@@ -1,0 +1,173 @@
+"""apps/train.py and apps/evaluate.py end to end: learning, outputs, distribution, resumption."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import (
+    TINY,
+    app_command,
+    app_env,
+    error_line,
+    free_port,
+    history,
+    run_app,
+    summary,
+)
+
+from keras_wrn.training import read_config_file, resolve_config
+
+
+def test_quick_start_learns_and_writes_every_output(tmp_path):
+    out = tmp_path / "run"
+    result = run_app("train.py", *TINY, "--epochs", "3", "--output-dir", out)
+    final = summary(result.stdout)
+    assert final["val_top1"] > 0.6  # chance is 0.1
+    for name in ("model.keras", "history.json", "config.json", "run.json"):
+        assert (out / name).is_file(), name
+    assert list((out / "logs").glob("events.out.tfevents.*"))
+    records = history(out)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert {"train_loss", "train_acc", "val_loss", "val_top1", "val_top5", "lr",
+            "images_per_s"} <= set(records[0])
+    # The written config is complete and accepted back as a --config file.
+    config = resolve_config({}, read_config_file(str(out / "config.json")))
+    assert config.arch == "pyramidsepdrop" and config.depth == 8 and config.epochs == 3
+
+    evaluated = run_app("evaluate.py", "--model", out, "--json")
+    metrics = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    assert set(metrics) == {"top1", "top5", "loss", "examples"}
+    assert metrics["examples"] == 500
+    assert metrics["top1"] == pytest.approx(records[-1]["val_top1"], abs=1e-6)
+
+
+MIRROR_ARGS = ["--arch", "pyramidnet", "--depth", "8", "--alpha", "12", "--dataset",
+               "synthetic", "--recipe", "quick", "--epochs", "2", "--steps-per-epoch", "8",
+               "--crop-padding", "0", "--no-flip"]
+
+
+def test_two_replica_mirrored_matches_one_device(tmp_path):
+    one = run_app("train.py", *MIRROR_ARGS, "--strategy", "one_device",
+                  "--output-dir", tmp_path / "one")
+    two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
+                  "--output-dir", tmp_path / "two")
+    assert "2 replica(s) (mirrored)" in two.stdout
+    a, b = history(tmp_path / "one"), history(tmp_path / "two")
+    np.testing.assert_allclose([r["train_loss"] for r in a], [r["train_loss"] for r in b],
+                               rtol=2e-3)
+    np.testing.assert_allclose([r["val_loss"] for r in a], [r["val_loss"] for r in b], rtol=2e-3)
+    assert summary(one.stdout)["weights_checksum"] == pytest.approx(
+        summary(two.stdout)["weights_checksum"], rel=1e-4)
+
+
+def test_two_worker_multi_worker_mirrored(tmp_path):
+    out = tmp_path / "run"
+    ports = [free_port(), free_port()]
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(subprocess.Popen(
+            app_command("train.py", *TINY, "--epochs", "2", "--steps-per-epoch", "6",
+                        "--output-dir", out),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=app_env(TF_CONFIG=json.dumps(tf_config))))
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for worker, (_, stderr) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    chief, other = (summary(stdout) for stdout, _ in outputs)
+    assert "(multi_worker)" in outputs[0][0]
+    assert (chief["worker"], other["worker"]) == (0, 1)
+    assert chief["weights_checksum"] == other["weights_checksum"]  # identical weights
+    assert (out / "model.keras").is_file()
+    assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
+    metrics = json.loads(run_app("evaluate.py", "--model", out, "--json")
+                         .stdout.strip().splitlines()[-1])
+    assert metrics["top1"] == pytest.approx(chief["val_top1"], abs=1e-6)
+
+
+RESUME_ARGS = [*TINY, "--epochs", "3", "--steps-per-epoch", "24", "--checkpoint-steps", "4",
+               "--schedule", "step", "--milestones", "2", "--lr", "0.05"]
+
+
+def _latest_position(checkpoints) -> tuple[int, int] | None:
+    latest = tf.train.latest_checkpoint(str(checkpoints))
+    if latest is None:
+        return None
+    reader = tf.train.load_checkpoint(latest)
+    return (int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")),
+            int(reader.get_tensor("step_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")))
+
+
+def _start_and_wait_for(out, until, sig):
+    process = subprocess.Popen(app_command("train.py", *RESUME_ARGS, "--output-dir", out),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=app_env())
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        position = _latest_position(out / "checkpoints")
+        if position is not None and position >= until:
+            process.send_signal(sig)
+            break
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr
+
+
+def test_kill_9_then_rerun_resumes_at_the_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    code, _, _ = _start_and_wait_for(out, (1, 4), signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    epoch, step = _latest_position(out / "checkpoints")
+    assert (epoch, step) >= (1, 4)
+    resumed = run_app("train.py", *RESUME_ARGS, "--output-dir", out)
+    optimizer_step = epoch * 24 + step
+    assert f"resuming at epoch {epoch + 1} step {step} (optimizer step {optimizer_step})" \
+        in resumed.stdout
+    assert f"epoch {epoch}/3" not in resumed.stdout  # finished epochs are not repeated
+    records = history(out)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    # The step schedule continued from the restored optimizer step: x0.1 after epoch 2.
+    assert records[0]["lr"] == pytest.approx(0.05)
+    assert records[2]["lr"] == pytest.approx(0.005)
+
+
+def test_sigterm_saves_exits_cleanly_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    code, _, stderr = _start_and_wait_for(out, (0, 4), signal.SIGTERM)
+    assert code == 42, stderr[-2000:]
+    assert "SIGTERM: checkpoint saved" in stderr and "Traceback" not in stderr
+    epoch, step = _latest_position(out / "checkpoints")
+    resumed = run_app("train.py", *RESUME_ARGS, "--output-dir", out)
+    assert f"resuming at epoch {epoch + 1} step {step}" in resumed.stdout
+    assert [r["epoch"] for r in history(out)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
+    (["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
+    (["--data-dir", "/nonexistent/images"], "--data-dir DIR"),
+    (["--dataset", "synthetic", "--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--dataset", "synthetic", "--batch-size", "5000"], "exceeds the 2000 training examples"),
+    (["--dataset", "synthetic", "--recipe", "fast"], "unknown recipe 'fast'"),
+    (["--dataset", "synthetic", "--config", "/nonexistent.yaml"], "does not exist"),
+])
+def test_bad_flags_give_one_line_errors(args, expected):
+    result = run_app("train.py", *args, check=False, timeout=120)
+    assert result.returncode == 2
+    assert expected in error_line(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate_rejects_a_file_that_is_not_a_model(tmp_path):
+    bogus = tmp_path / "model.keras"
+    bogus.write_text("not a model")
+    result = run_app("evaluate.py", "--model", bogus, "--dataset", "synthetic", check=False)
+    assert result.returncode == 2
+    assert "is not a Keras model" in error_line(result)
