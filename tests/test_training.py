@@ -149,6 +149,15 @@ def test_sigterm_saves_exits_cleanly_and_resumes(tmp_path):
     assert [r["epoch"] for r in history(out)] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains(tmp_path, precision):
+    out = tmp_path / "run"
+    result = run_app("train.py", *TINY, "--epochs", "1", "--steps-per-epoch", "2",
+                     "--mixed-precision", precision, "--output-dir", out)
+    assert np.isfinite(summary(result.stdout)["train_loss"])
+    assert json.loads((out / "config.json").read_text())["mixed_precision"] == precision
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     (["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),

@@ -91,7 +91,7 @@ class Trainer:
                 strategy.cluster_resolver, self.manager)
         elif self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        self._train_step = self._make_train_step()
+        self.train_step = self._make_train_step()
         self._eval_step = make_eval_step(self.model, strategy)
 
     # ----------------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class Trainer:
         loss_sum = correct_sum = 0.0
         steps, start = 0, time.perf_counter()
         for step, batch in enumerate(self._distribute(dataset), start=skip + 1):
-            loss, correct = self._train_step(batch)
+            loss, correct = self.train_step(batch)
             loss_sum, correct_sum, steps = loss_sum + float(loss), correct_sum + float(correct), \
                 steps + 1
             progress.update(step, [("loss", loss_sum / steps), ("acc", correct_sum / steps),

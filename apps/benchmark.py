@@ -1,0 +1,190 @@
+"""Benchmarks, written as JSON under benchmarks/results/ (git-ignored):
+
+    python apps/benchmark.py train --arch pyramidnet-110-a48 --batch-size 128 [--precision bf16]
+    python apps/benchmark.py infer --arch resnet-20
+    python apps/benchmark.py pipeline --data-dir ../shared/data/cifar10/train
+
+`train` times the training step of apps/train.py (median images/s of timed windows after
+warm-up), counts forward FLOPs from the graph and measures this machine's peak with a large
+matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-python PY` also runs
+../shared/tools/torch_reference.py with that interpreter for a side-by-side number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _path  # noqa: F401
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "torch_reference.py"
+
+
+def _train(args) -> dict:
+    import tensorflow as tf
+
+    from keras_wrn.benchmark import forward_flops_per_image, median_rate, peak_flops_per_s
+    from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+    from keras_wrn.training import Trainer, make_strategy, resolve_config
+
+    overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
+    config = resolve_config({
+        "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
+        "batch_size": args.batch_size, "strategy": args.strategy,
+        "mixed_precision": None if args.precision == "fp32" else args.precision,
+        "jit_compile": args.jit_compile, **overrides})
+    strategy = make_strategy(config.strategy)
+    data = load_synthetic(config.input_size(), train_examples=max(2 * args.batch_size, 256),
+                          val_examples=10)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(config, strategy, data, tmp, log=lambda _: None)
+        dataset = train_dataset(data.train, data.num_classes, args.batch_size, 0, 0,
+                                AugmentConfig())
+        batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+
+        def step():
+            return float(trainer.train_step(batch)[0])
+
+        rate, windows = median_rate(step, args.batch_size, args.windows, args.steps)
+        flops = forward_flops_per_image(trainer.model)
+    peak = peak_flops_per_s()
+    result = {
+        "kind": "train", "arch": args.arch, "batch_size": args.batch_size,
+        "precision": args.precision, "drop_rate": trainer.config.drop_rate,
+        "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
+        "window_images_per_s": [round(r, 1) for r in windows],
+        "flops_per_image": flops, "peak_flops_per_s": round(peak),
+        "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
+        "tensorflow": tf.__version__,
+    }
+    if args.torch_python:
+        torch = subprocess.run(
+            [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
+             "--precision", args.precision], capture_output=True, text=True, check=True)
+        reference = json.loads(torch.stdout.strip().splitlines()[-1])
+        result["torch_images_per_s"] = reference["train_images_per_s"]
+        result["speedup_vs_torch"] = round(rate / reference["train_images_per_s"], 3)
+    return result
+
+
+def _infer(args) -> dict:
+    import keras
+    import tensorflow as tf
+
+    import keras_wrn
+    from keras_wrn.benchmark import median_rate
+    from keras_wrn.export import LiteRTModel
+    from keras_wrn.export import tflite as tfl
+    from keras_wrn.export.saved_model import export_saved_model
+
+    model = keras_wrn.build_model(args.arch)
+    size = model.input_shape[1]
+    images = np.random.default_rng(0).uniform(0, 255, (args.batch_size, size, size, 3))
+    images = images.astype(np.float32)
+    rows = {}
+    forward = tf.function(lambda x: model(x, training=False))
+    for batch in (1, args.batch_size):
+        x = tf.constant(images[:batch])
+        rate, _ = median_rate(lambda x=x: forward(x).numpy(), batch)
+        rows.setdefault("keras", {})[f"images_per_s_batch{batch}"] = round(rate, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        serve = tf.saved_model.load(str(export_saved_model(
+            model, [str(i) for i in range(model.output_shape[-1])], Path(tmp) / "1")))
+        signature = serve.signatures["serve_float"]
+        for batch in (1, args.batch_size):
+            x = tf.constant(images[:batch])
+            rate, _ = median_rate(lambda x=x: signature(images=x)["probabilities"].numpy(), batch)
+            rows.setdefault("saved_model", {})[f"images_per_s_batch{batch}"] = round(rate, 1)
+    representative = tfl.representative_dataset(images[:32])
+    for fmt in ("tflite_fp32", "tflite_fp16", "tflite_dynamic", "tflite_int8"):
+        runner = LiteRTModel(tfl.convert_keras(model, fmt, representative), args.threads)
+        rows[fmt] = {"latency_ms_batch1": round(runner.latency_ms(images[0]), 3)}
+        start = time.perf_counter()
+        runner.predict(images, batch_size=args.batch_size)
+        rows[fmt][f"images_per_s_batch{args.batch_size}"] = round(
+            len(images) / (time.perf_counter() - start), 1)
+    for name in ("keras", "saved_model"):
+        rows[name]["latency_ms_batch1"] = round(1000 / rows[name]["images_per_s_batch1"], 3)
+    keras.backend.clear_session()
+    return {"kind": "infer", "arch": args.arch, "tflite_threads": args.threads, "formats": rows}
+
+
+def _pipeline(args) -> dict:
+    from keras_wrn.benchmark import median_rate
+    from keras_wrn.data import AugmentConfig, load_data, train_dataset
+
+    start = time.perf_counter()
+    source = load_data(None, 32, data_dir=args.data_dir, val_split=0.1)
+    decode_s = time.perf_counter() - start
+    augment = AugmentConfig(cutout=args.cutout)
+    dataset = train_dataset(source.train, source.num_classes, args.batch_size, 0, 0, augment)
+    iterator = iter(dataset.repeat())
+
+    def step():
+        return next(iterator)[0].shape
+
+    rate, windows = median_rate(step, args.batch_size, args.windows, 50, warmup=20)
+    return {"kind": "pipeline", "data_dir": args.data_dir, "images": source.train_size,
+            "decode_images_per_s": round((source.train_size + source.val_size) / decode_s, 1),
+            "augment": vars(augment), "pipeline_images_per_s": round(rate, 1),
+            "window_images_per_s": [round(r, 1) for r in windows]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="kind", required=True)
+    train = sub.add_parser("train", help="training throughput, FLOPs, MFU")
+    train.add_argument("--arch", required=True)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    train.add_argument("--drop-rate", type=float, help="override the stochastic-depth rate")
+    train.add_argument("--strategy", default="one_device")
+    train.add_argument("--jit-compile", action="store_true")
+    train.add_argument("--windows", type=int, default=5)
+    train.add_argument("--steps", type=int, default=5, help="training steps per window")
+    train.add_argument("--torch-python", help="python with torch, for the reference number")
+    infer = sub.add_parser("infer", help="Keras, SavedModel and TFLite inference")
+    infer.add_argument("--arch", required=True)
+    infer.add_argument("--batch-size", type=int, default=64)
+    infer.add_argument("--threads", type=int, default=1)
+    pipeline = sub.add_parser("pipeline", help="input pipeline throughput")
+    pipeline.add_argument("--data-dir", required=True)
+    pipeline.add_argument("--batch-size", type=int, default=128)
+    pipeline.add_argument("--cutout", type=int, default=0)
+    pipeline.add_argument("--windows", type=int, default=5)
+    for p in (train, infer, pipeline):
+        p.add_argument("--json", action="store_true", help="last line: one JSON object")
+        p.add_argument("--output", help="result file (default benchmarks/results/...)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from keras_wrn.data import DataError
+    from keras_wrn.training import ConfigError
+
+    try:
+        result = {"train": _train, "infer": _infer, "pipeline": _pipeline}[args.kind](args)
+    except (ConfigError, DataError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    result["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    name = args.arch if args.kind != "pipeline" else "pipeline"
+    output = Path(args.output) if args.output else \
+        RESULTS / f"{args.kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Export a trained model for TF Serving and devices, measured against the float model.
+
+    python apps/export.py --model runs/cifar10-resnet20 --name cifar10_resnet20 \
+        --formats saved_model,tflite_fp32,tflite_fp16,tflite_dynamic,tflite_int8
+
+writes exports/NAME/VERSION/ (SavedModel; exports/NAME is a TF Serving base path),
+exports/NAME/tflite/VERSION/*.tflite and exports/NAME/report.json. With a training output
+directory as --model, calibration uses its training data and evaluation its validation split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import _path  # noqa: F401
+import numpy as np
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help=".keras file or training output directory")
+    p.add_argument("--name", required=True, help="model name (TF Serving's model name)")
+    p.add_argument("--version", type=int, help="integer version (default: next free)")
+    p.add_argument("--formats", default="saved_model,tflite_fp32,tflite_int8",
+                   help="comma-separated: saved_model, tflite_fp32, tflite_fp16, tflite_dynamic, "
+                        "tflite_int8, tflite_int8_io, tflite_qat_int8, tflite_pruned_int8")
+    p.add_argument("--export-dir", default="exports")
+    p.add_argument("--calibration-dir", help="training image folder (calibration, fine-tuning)")
+    p.add_argument("--calibration-dataset", help="TFDS name or 'synthetic'")
+    p.add_argument("--calibration-examples", type=int, default=200)
+    p.add_argument("--eval-data-dir", help="evaluation image folder (every image)")
+    p.add_argument("--eval-dataset", help="TFDS name or 'synthetic' (its held-out split)")
+    p.add_argument("--eval-examples", type=int, default=0, help="0: all")
+    p.add_argument("--tfds-data-dir")
+    p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs")
+    p.add_argument("--qat-lr", type=float, default=1e-3)
+    p.add_argument("--prune", type=float, default=0.0, help="target kernel sparsity")
+    p.add_argument("--prune-epochs", type=int, default=1)
+    p.add_argument("--fine-tune-steps", type=int, help="cap steps per QAT/pruning epoch")
+    p.add_argument("--threads", type=int, default=1, help="LiteRT threads for latency")
+    return p
+
+
+def _arrays(dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for x, y in dataset.batch(1000).as_numpy_iterator():
+        images.append(x)
+        labels.append(y)
+        if limit and sum(len(i) for i in images) >= limit:
+            break
+    images_np, labels_np = np.concatenate(images), np.concatenate(labels)
+    if limit:
+        images_np, labels_np = images_np[:limit], labels_np[:limit]
+    return images_np.astype(np.float32), labels_np
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+
+    import keras
+
+    import keras_wrn  # noqa: F401  (registers the custom layers)
+    from keras_wrn.data import DataError, load_data, train_dataset
+    from keras_wrn.data.pipeline import AugmentConfig
+    from keras_wrn.export import (
+        ExportData,
+        ExportError,
+        ExportOptions,
+        check_formats,
+        export,
+        format_table,
+    )
+
+    options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
+                            qat_lr=args.qat_lr, prune_sparsity=args.prune,
+                            prune_epochs=args.prune_epochs, fine_tune_steps=args.fine_tune_steps,
+                            threads=args.threads)
+    try:
+        check_formats(formats, options)
+    except ExportError as err:
+        fail(str(err))
+    path = Path(args.model)
+    run_config, run_info = {}, {}
+    if path.is_dir():
+        for name, target in (("config.json", run_config), ("run.json", run_info)):
+            if (path / name).exists():
+                target.update(json.loads((path / name).read_text()))
+        path = path / "model.keras"
+    if not path.is_file():
+        fail(f"no model at {path}; pass --model FILE.keras or a training output directory.")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as err:
+        fail(f"{path} is not a Keras model ({type(err).__name__}); pass a .keras file "
+             f"written by apps/train.py.")
+    size = model.input_shape[1]
+    sources = {}
+
+    def source(data_dir, dataset, use_run):
+        key = (data_dir, dataset, use_run)
+        if key not in sources:
+            if data_dir:
+                sources[key] = load_data(None, size, data_dir=data_dir, val_split=0.0)
+            elif dataset:
+                sources[key] = load_data(dataset, size, tfds_data_dir=args.tfds_data_dir)
+            elif use_run and run_config:
+                sources[key] = load_data(
+                    run_config.get("dataset"), size, data_dir=run_config.get("data_dir"),
+                    val_dir=run_config.get("val_dir"), val_split=run_config.get("val_split", 0.1),
+                    tfds_data_dir=args.tfds_data_dir or run_config.get("tfds_data_dir"),
+                    seed=run_config.get("seed", 0))
+            else:
+                sources[key] = None
+        return sources[key]
+
+    try:
+        data = ExportData()
+        calibration = source(args.calibration_dir, args.calibration_dataset, True)
+        if calibration is not None:
+            data.calibration, _ = _arrays(calibration.train.shuffle(50_000, seed=0),
+                                          args.calibration_examples)
+            data.fine_tune = train_dataset(calibration.train, calibration.num_classes, 64, 0, 0,
+                                           AugmentConfig())
+        evaluation = source(args.eval_data_dir, args.eval_dataset, True)
+        if evaluation is not None:
+            split = evaluation.train if args.eval_data_dir else evaluation.val
+            if split is not None:
+                data.eval_images, data.eval_labels = _arrays(split, args.eval_examples)
+            if evaluation.num_classes != model.output_shape[-1]:
+                fail(f"the evaluation data has {evaluation.num_classes} classes, the model "
+                     f"{model.output_shape[-1]}.")
+        known = evaluation or calibration
+        class_names = run_info.get("class_names") or (
+            known.class_names if known else [f"class_{i}" for i in range(model.output_shape[-1])])
+        report = export(model, class_names, args.name, args.export_dir, data, options)
+    except (ExportError, DataError) as err:
+        fail(str(err))
+    print(format_table(report))
+    print(f"report: {Path(args.export_dir) / args.name / 'report.json'}")
+
+
+if __name__ == "__main__":
+    main()

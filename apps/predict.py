@@ -1,0 +1,97 @@
+"""Top-5 labels and probabilities for images, from a SavedModel directory, a .tflite file or a
+.keras file (class names from the SavedModel, the labels.txt beside a .tflite file, or the
+run.json beside a .keras file)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import _path  # noqa: F401
+import numpy as np
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _load_images(paths: list[str], size: int) -> np.ndarray:
+    import tensorflow as tf
+
+    images = []
+    for path in paths:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        except Exception:
+            fail(f"cannot read image {path}; pass JPEG, PNG, BMP or GIF files.")
+        images.append(tf.image.resize(image, (size, size), antialias=True).numpy())
+    return np.stack(images).astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(-1, keepdims=True))
+    return exp / exp.sum(-1, keepdims=True)
+
+
+def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[str, float]]]:
+    """For each image, the ``top`` (label, probability) pairs."""
+    if (model_path / "saved_model.pb").is_file():
+        import tensorflow as tf
+
+        serve = tf.saved_model.load(str(model_path)).signatures["serve_bytes"]
+        data = tf.constant([Path(p).read_bytes() for p in images])
+        out = serve(image_bytes=data)
+        labels, scores = out["labels"].numpy(), out["scores"].numpy()
+        return [[(label.decode(), float(s)) for label, s in zip(row_l, row_s, strict=True)][:top]
+                for row_l, row_s in zip(labels, scores, strict=True)]
+    if model_path.suffix == ".tflite":
+        from keras_wrn.export import LiteRTModel
+
+        runner = LiteRTModel(model_path)
+        probabilities = _softmax(runner.predict(_load_images(images, runner.input["shape"][1])))
+        names_file = model_path.parent / "labels.txt"
+    elif model_path.suffix == ".keras":
+        import keras
+
+        import keras_wrn  # noqa: F401  (registers the custom layers)
+
+        model = keras.models.load_model(model_path)
+        logits = model.predict(_load_images(images, model.input_shape[1]), verbose=0)
+        probabilities = _softmax(np.asarray(logits))
+        names_file = model_path.parent / "run.json"
+    else:
+        fail(f"{model_path} is not a SavedModel directory, a .tflite or a .keras file.")
+    count = probabilities.shape[-1]
+    names = [f"class_{i}" for i in range(count)]
+    if names_file.name == "labels.txt" and names_file.is_file():
+        names = names_file.read_text().split("\n")[:count]
+    elif names_file.is_file():
+        names = json.loads(names_file.read_text()).get("class_names", names)
+    order = np.argsort(-probabilities, axis=-1)[:, :top]
+    return [[(names[i], float(p[i])) for i in row] for row, p in zip(order, probabilities,
+                                                                      strict=True)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, help="SavedModel dir, .tflite or .keras")
+    parser.add_argument("images", nargs="+")
+    parser.add_argument("--top", type=int, default=5)
+    args = parser.parse_args(argv)
+    model_path = Path(args.model)
+    if not model_path.exists():
+        fail(f"no model at {model_path}; pass a SavedModel directory, .tflite or .keras file.")
+    for image in args.images:
+        if not Path(image).is_file():
+            fail(f"no image at {image}.")
+    for image, ranked in zip(args.images, predict(model_path, args.images, args.top),
+                             strict=True):
+        shown = ", ".join(f"{label} {p:.3f}" for label, p in ranked)
+        print(f"{image}: {shown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Exports for serving and devices: SavedModel with preprocessing signatures, TFLite (float,
+float16, dynamic range, int8, QAT int8, pruned int8) and the report that measures each against
+the float model. tensorflow-model-optimization is imported only by the QAT / pruning path."""
+
+from keras_wrn.export.exporter import (
+    FORMATS,
+    ExportData,
+    ExportOptions,
+    check_formats,
+    export,
+    format_table,
+)
+from keras_wrn.export.layout import ExportError
+from keras_wrn.export.litert import LiteRTModel
+
+__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "LiteRTModel",
+           "check_formats", "export", "format_table"]

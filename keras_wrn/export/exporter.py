@@ -1,0 +1,204 @@
+"""One export: the SavedModel and TFLite files of a new version, each measured against the float
+Keras model (file size, top-1, agreement of top-1 predictions, batch-1 latency), and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_wrn.export import tflite
+from keras_wrn.export.layout import ExportError, next_version, publish, staging_dir
+from keras_wrn.export.litert import LiteRTModel
+from keras_wrn.export.saved_model import export_saved_model
+from keras_wrn.training.artifacts import write_json
+
+OPTIMIZED_FORMATS = ("tflite_qat_int8", "tflite_pruned_int8")
+FORMATS = ("saved_model", *tflite.PTQ_FORMATS, *OPTIMIZED_FORMATS)
+
+
+@dataclasses.dataclass
+class ExportData:
+    """Images as float32 0-255 arrays: calibration (and fine-tuning) from the training data,
+    evaluation from held-out data."""
+
+    calibration: np.ndarray | None = None
+    fine_tune: tf.data.Dataset | None = None  # batches of (images, one-hot labels)
+    eval_images: np.ndarray | None = None
+    eval_labels: np.ndarray | None = None
+
+
+@dataclasses.dataclass
+class ExportOptions:
+    formats: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_int8")
+    version: int | None = None
+    qat_epochs: int = 0
+    qat_lr: float = 1e-3
+    prune_sparsity: float = 0.0
+    prune_epochs: int = 1
+    fine_tune_steps: int | None = None  # cap per fine-tuning epoch (None: the whole data)
+    threads: int = 1
+
+
+def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) -> None:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ExportError(f"unknown format(s) {', '.join(unknown)}; formats: {', '.join(FORMATS)}.")
+    if "tflite_qat_int8" in formats and options.qat_epochs < 1:
+        raise ExportError("tflite_qat_int8 needs --qat-epochs N (N >= 1).")
+    if "tflite_pruned_int8" in formats and not 0 < options.prune_sparsity < 1:
+        raise ExportError("tflite_pruned_int8 needs --prune SPARSITY in (0, 1).")
+
+
+def _gzip_size(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9))
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _optimized(model: keras.Model, fmt: str, data: ExportData,
+               options: ExportOptions) -> tuple[bytes, dict[str, Any]]:
+    """QAT or pruned int8 TFLite (tensorflow-model-optimization, imported only here), and what
+    to report about it."""
+    from keras_wrn.export import optimize
+
+    if data.fine_tune is None or data.calibration is None:
+        raise ExportError(f"{fmt} fine-tunes on training data; pass --calibration-dir or "
+                          f"--calibration-dataset.")
+    fine_tune = data.fine_tune
+    if options.fine_tune_steps:
+        fine_tune = fine_tune.take(options.fine_tune_steps)
+    if fmt == "tflite_qat_int8":
+        twin = optimize.quantize_aware(model)
+        optimize.fine_tune(twin, fine_tune, options.qat_epochs, options.qat_lr)
+        extra = {"qat_epochs": options.qat_epochs}
+    else:
+        steps = int(fine_tune.cardinality()) * options.prune_epochs
+        pruned, callbacks = optimize.prune(model, options.prune_sparsity, steps)
+        optimize.fine_tune(pruned, fine_tune, options.prune_epochs, options.qat_lr, callbacks)
+        twin = optimize.strip_pruning(pruned)
+        extra = {"kernel_sparsity": round(optimize.kernel_sparsity(twin), 4),
+                 "prune_epochs": options.prune_epochs}
+    converter = tflite.configure(optimize.tf_keras_converter(twin), fmt,
+                                 tflite.representative_dataset(data.calibration))
+    return tflite.convert(converter, fmt), extra
+
+
+def _measure(name: str, logits: np.ndarray, reference: np.ndarray,
+             labels: np.ndarray | None) -> dict[str, Any]:
+    predicted = logits.argmax(-1)
+    row = {"format": name, "agreement": float((predicted == reference).mean())}
+    if labels is not None:
+        row["top1"] = float((predicted == labels).mean())
+    return row
+
+
+def export(model: keras.Model, class_names: list[str], name: str, export_dir: str | Path,
+           data: ExportData, options: ExportOptions, log=print) -> dict[str, Any]:
+    """Writes version ``options.version`` (or the next one) of ``name`` and its report."""
+    check_formats(options.formats, options)
+    base = Path(export_dir) / name
+    version = next_version(base, options.version)
+    rows: list[dict[str, Any]] = []
+    evaluate = data.eval_images is not None and len(data.eval_images) > 0
+    reference = None
+    if evaluate:
+        reference_logits = np.asarray(model.predict(data.eval_images, batch_size=100, verbose=0))
+        reference = reference_logits.argmax(-1)
+        rows.append({**_measure("keras_float", reference_logits, reference, data.eval_labels)})
+    sample = (data.eval_images[0] if evaluate else
+              np.zeros(model.input_shape[1:], np.float32))
+
+    if "saved_model" in options.formats:
+        path = export_saved_model(model, class_names, base / str(version))
+        log(f"saved_model: {path}")
+        row = {"format": "saved_model", "path": str(path), "size_bytes": _dir_size(path)}
+        if evaluate:
+            serve = tf.saved_model.load(str(path)).signatures["serve_float"]
+            probabilities = np.concatenate([
+                serve(images=tf.constant(data.eval_images[i:i + 100]))["probabilities"].numpy()
+                for i in range(0, len(data.eval_images), 100)])
+            row.update(_measure("saved_model", np.log(probabilities + 1e-12), reference,
+                                data.eval_labels))
+            one = tf.constant(sample[None])
+            serve(images=one)
+            start = time.perf_counter()
+            for _ in range(20):
+                serve(images=one)
+            row["latency_ms"] = (time.perf_counter() - start) / 20 * 1000
+        rows.append(row)
+
+    tflite_formats = [f for f in options.formats if f != "saved_model"]
+    if tflite_formats:
+        final = base / "tflite" / str(version)
+        tmp = staging_dir(final)
+        tmp.mkdir(parents=True)
+        (tmp / "labels.txt").write_text("\n".join(class_names) + "\n")
+        # Keras 3 conversions first: importing tfmot (QAT / pruning) switches tf.keras to tf_keras.
+        ordered = sorted(tflite_formats, key=lambda f: f in OPTIMIZED_FORMATS)
+        representative = (tflite.representative_dataset(data.calibration)
+                          if data.calibration is not None else None)
+        extras: dict[str, dict[str, Any]] = {}
+        try:
+            for fmt in ordered:
+                start = time.perf_counter()
+                if fmt in OPTIMIZED_FORMATS:
+                    content, extras[fmt] = _optimized(model, fmt, data, options)
+                else:
+                    content = tflite.convert_keras(model, fmt, representative)
+                (tmp / f"{fmt}.tflite").write_bytes(content)
+                log(f"{fmt}: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # never leave a half-written version
+            raise
+        publish(tmp, final)
+        for fmt in ordered:
+            path = final / f"{fmt}.tflite"
+            runner = LiteRTModel(path, num_threads=options.threads)
+            row = {"format": fmt, "path": str(path), "size_bytes": path.stat().st_size,
+                   "gzip_bytes": _gzip_size(path),
+                   "latency_ms": runner.latency_ms(sample),
+                   "float_ops": len(tflite.float_tensor_ops(path.read_bytes()))
+                   if fmt in tflite.INT8_FORMATS else None, **extras.get(fmt, {})}
+            if evaluate:
+                row.update(_measure(fmt, runner.predict(data.eval_images), reference,
+                                    data.eval_labels))
+            rows.append(row)
+
+    report = {"name": name, "version": version, "threads": options.threads,
+              "eval_examples": len(data.eval_images) if evaluate else 0,
+              "formats": rows}
+    write_json(base / "report.json", report)
+    if tflite_formats:
+        shutil.copy(base / "report.json", base / "tflite" / str(version) / "report.json")
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a Markdown table."""
+    lines = [f"{report['name']} v{report['version']}: {report['eval_examples']} evaluation "
+             f"images, latency at batch 1 with {report['threads']} thread(s)",
+             "| format | size (KB) | gzip (KB) | top-1 | agreement | latency (ms) |",
+             "|---|---:|---:|---:|---:|---:|"]
+
+    def cell(row, key, scale=1.0, digits=1):
+        value = row.get(key)
+        return "" if value is None else f"{value * scale:.{digits}f}"
+
+    for row in report["formats"]:
+        lines.append(f"| {row['format']} | {cell(row, 'size_bytes', 1 / 1024)} | "
+                     f"{cell(row, 'gzip_bytes', 1 / 1024)} | {cell(row, 'top1', 100, 2)} | "
+                     f"{cell(row, 'agreement', 100, 2)} | {cell(row, 'latency_ms', 1, 3)} |")
+    return "\n".join(lines)
+
+
+__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "export", "format_table"]

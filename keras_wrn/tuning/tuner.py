@@ -1,0 +1,131 @@
+"""keras-tuner search whose trials run the training loop of apps/train.py (the Trainer), so the
+search uses the same data pipeline, recipes, distribution strategy and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import tensorflow as tf
+from keras_tuner.src import utils as kt_utils
+
+from keras_wrn.data import DataSource
+from keras_wrn.models import build_model
+from keras_wrn.training import Trainer, resolve_config
+from keras_wrn.training.artifacts import write_json
+from keras_wrn.training.config import TrainConfig
+from keras_wrn.training.strategy import is_chief
+from keras_wrn.tuning.space import declare, to_overrides
+
+OBJECTIVE = kt.Objective("val_top1", direction="max")
+ORACLES = {
+    "random": kt.oracles.RandomSearchOracle,
+    "bayesian": kt.oracles.BayesianOptimizationOracle,
+    "hyperband": kt.oracles.HyperbandOracle,
+}
+MAX_PROPOSALS = 200
+
+
+def _atomic_save_json(path: str, obj: Any) -> str:
+    """keras-tuner's save_json, but written to a temporary file and renamed into place: its own
+    writes truncate oracle.json first, so a kill -9 mid-write left a search that cannot resume
+    (JSONDecodeError on reload)."""
+    text = json.dumps(obj)
+    tmp = f"{path}.tmp"
+    with tf.io.gfile.GFile(tmp, "w") as file:
+        file.write(text)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+    return text
+
+
+kt_utils.save_json = _atomic_save_json  # used by every keras-tuner Stateful.save
+
+
+def count_params(arch: str, num_classes: int, **hparams: Any) -> int:
+    """Trainable parameters of a configuration (built on the CPU, then discarded)."""
+    model = build_model(arch, num_classes=num_classes, **hparams)
+    count = sum(int(w.numpy().size) for w in model.trainable_weights)
+    keras.backend.clear_session(free_memory=False)
+    return count
+
+
+def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: int, seed: int,
+                params_of=None, max_params: int | None = None) -> kt.Oracle:
+    """The keras-tuner oracle, re-drawing any proposal over the parameter budget."""
+    base = ORACLES[kind]
+
+    class BudgetOracle(base):
+        def populate_space(self, trial_id):
+            for _ in range(MAX_PROPOSALS):
+                result = super().populate_space(trial_id)
+                if (max_params is None or result["status"] != kt.engine.trial.TrialStatus.RUNNING
+                        or params_of(result["values"]) <= max_params):
+                    return result
+            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+
+        def reload(self):
+            # A kill between a trial's save and the oracle's save leaves a finished trial marked
+            # ongoing; keras-tuner would run it again and lose count. Keep it finished.
+            super().reload()
+            for tuner_id, trial in list(self.ongoing_trials.items()):
+                if trial.status == kt.engine.trial.TrialStatus.COMPLETED:
+                    del self.ongoing_trials[tuner_id]
+
+    hp = declare(space, kt.HyperParameters())
+    kwargs = {"objective": OBJECTIVE, "hyperparameters": hp, "seed": seed,
+              "tune_new_entries": False, "allow_new_entries": False}
+    if kind == "hyperband":
+        return BudgetOracle(max_epochs=max_epochs, **kwargs)
+    return BudgetOracle(max_trials=max_trials, **kwargs)
+
+
+class TrainerTuner(kt.Tuner):
+    """Runs each trial with `keras_wrn.training.Trainer` in the trial's own directory."""
+
+    def __init__(self, oracle: kt.Oracle, base: dict[str, Any], family: str,
+                 strategy: tf.distribute.Strategy, data: DataSource, **kwargs):
+        super().__init__(oracle=oracle, **kwargs)
+        self.base, self.family, self.strategy, self.data = base, family, strategy, data
+
+    def trial_config(self, values: dict[str, Any]) -> TrainConfig:
+        values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+        return resolve_config({**self.base, **to_overrides(self.family, values)})
+
+    def run_trial(self, trial, **kwargs):
+        config = self.trial_config(trial.hyperparameters.values)
+        if "tuner/epochs" in trial.hyperparameters.values:  # Hyperband's budget for the trial
+            config.epochs = trial.hyperparameters.values["tuner/epochs"]
+        start = time.perf_counter()
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        trainer = Trainer(config, self.strategy, self.data, trial_dir / "run", log=lambda _: None)
+        history = trainer.fit()
+        best = max(h.get("val_top1", 0.0) for h in history)
+        if is_chief(self.strategy):
+            write_json(trial_dir / "result.json", {
+                "params": sum(int(w.numpy().size) for w in trainer.model.trainable_weights),
+                "seconds": round(time.perf_counter() - start, 1), "val_top1": best,
+            })
+        keras.backend.clear_session(free_memory=False)
+        return {"val_top1": best}
+
+
+def trial_rows(tuner: TrainerTuner, family: str) -> list[dict[str, Any]]:
+    """One row per finished trial: hyperparameters, depth, parameters, best val top-1, time."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        if trial.status != kt.engine.trial.TrialStatus.COMPLETED:
+            continue
+        values = {k: v for k, v in trial.hyperparameters.values.items()
+                  if not k.startswith("tuner/")}
+        result = Path(tuner.get_trial_dir(trial.trial_id)) / "result.json"
+        extra = json.loads(result.read_text()) if result.exists() else {}
+        rows.append({"trial": trial.trial_id, **to_overrides(family, values), **extra,
+                     "val_top1": trial.score})
+    return sorted(rows, key=lambda r: -(r["val_top1"] or 0))
+
+
+__all__ = ["ORACLES", "TrainerTuner", "count_params", "make_oracle", "trial_rows"]

@@ -1,0 +1,95 @@
+"""apps/tune.py: a short search writes best_config.json that train.py accepts, an interrupted
+search continues without repeating finished trials, bad spaces fail in one line, and the
+parameter budget holds for every trial."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+from helpers import app_command, app_env, error_line, run_app, summary
+
+from keras_wrn.training import read_config_file, resolve_config
+from keras_wrn.tuning import SpaceError, count_params, load_space
+
+SEARCH = ["--arch", "pyramidsepdrop", "--tuner", "random", "--epochs", "1",
+          "--steps-per-epoch", "4", "--dataset", "synthetic", "--recipe", "quick"]
+
+
+def _space(tmp_path, text: str):
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return path
+
+
+SMALL_SPACE = "blocks_per_stage: {min: 1, max: 2}\nalpha: [12, 96]\nbottleneck: [false]\n"
+BUDGET = 60_000  # depth 14 with alpha 96 is above it
+
+
+def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_path):
+    out = tmp_path / "search"
+    result = run_app("tune.py", *SEARCH, "--max-trials", "2", "--output-dir", out,
+                     "--space", _space(tmp_path, SMALL_SPACE), "--max-params", str(BUDGET))
+    assert summary(result.stdout)["trials"] == 2
+    assert "| trial |" in result.stdout
+    rows = json.loads((out / "trials.json").read_text())
+    assert len(rows) == 2
+    assert all(r["depth"] in (8, 14) and r["alpha"] in (12, 96) and 0 < r["params"] <= BUDGET
+               and "val_top1" in r and r["seconds"] > 0 for r in rows), rows
+    assert count_params("pyramidsepdrop", 10, depth=14, alpha=96) > BUDGET
+    best = out / "best_config.json"
+    config = resolve_config({}, read_config_file(str(best)))  # accepted as it is
+    assert config.arch == "pyramidsepdrop" and config.epochs == 4  # the quick recipe's epochs
+    trained = run_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
+                      "--output-dir", tmp_path / "winner")
+    assert summary(trained.stdout)["epochs"] == 1
+
+
+def _trials(out) -> dict[str, tuple[str, float]]:
+    """trial id -> (status, modification time of its trial.json)."""
+    found = {}
+    for path in (out / "search").glob("trial_*/trial.json"):
+        try:
+            found[path.parent.name] = (json.loads(path.read_text())["status"],
+                                       path.stat().st_mtime)
+        except (ValueError, KeyError, FileNotFoundError):
+            continue  # being written
+    return found
+
+
+def test_interrupted_search_continues_without_repeating_finished_trials(tmp_path):
+    out = tmp_path / "search"
+    args = [*SEARCH, "--max-trials", "2", "--output-dir", out,
+            "--space", _space(tmp_path, SMALL_SPACE)]
+    process = subprocess.Popen(app_command("tune.py", *args), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=app_env())
+    deadline = time.time() + 300
+    # Kill during the second trial, once the first is recorded as finished.
+    while time.time() < deadline and process.poll() is None:
+        if (out / "search" / "trial_1").exists():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = _trials(out)
+    assert before["trial_0"][0] == "COMPLETED"
+    result = run_app("tune.py", *args)
+    assert summary(result.stdout)["trials"] == 2
+    after = _trials(out)
+    assert {status for status, _ in after.values()} == {"COMPLETED"} and len(after) == 2
+    assert after["trial_0"][1] == before["trial_0"][1], "the finished trial was run again"
+
+
+def test_invalid_search_space_gives_one_line_error(tmp_path):
+    for text, expected in [("alpha: {min: 10}\n", "'alpha'"),
+                           ("widen_factor: [2, 4]\n", "unknown key(s) widen_factor"),
+                           ("alpha: [1\n", "cannot parse")]:
+        with pytest.raises(SpaceError) as err:
+            load_space("pyramidsepdrop", str(_space(tmp_path, text)))
+        assert expected in str(err.value) and "\n" not in str(err.value)
+    result = run_app("tune.py", *SEARCH, "--max-trials", "1", "--output-dir", tmp_path / "s",
+                     "--space", _space(tmp_path, "alpha: {min: 10}\n"), check=False)
+    assert result.returncode == 2 and "'alpha'" in error_line(result)
