@@ -16,13 +16,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import _path  # noqa: F401
 import numpy as np
+from _app import fail
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "torch_reference.py"
@@ -33,6 +32,7 @@ def _train(args) -> dict:
 
     from keras_wrn.benchmark import forward_flops_per_image, median_rate, peak_flops_per_s
     from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+    from keras_wrn.layers import StochasticDepth
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
     overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
@@ -58,7 +58,9 @@ def _train(args) -> dict:
     peak = peak_flops_per_s()
     result = {
         "kind": "train", "arch": args.arch, "batch_size": args.batch_size,
-        "precision": args.precision, "drop_rate": trainer.config.drop_rate,
+        "precision": args.precision,
+        "drop_rate": max((layer.rate for layer in trainer.model.layers
+                          if isinstance(layer, StochasticDepth)), default=0.0),
         "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
@@ -175,8 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = {"train": _train, "infer": _infer, "pipeline": _pipeline}[args.kind](args)
     except (ConfigError, DataError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(err))
     result["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     name = args.arch if args.kind != "pipeline" else "pipeline"
     output = Path(args.output) if args.output else \

@@ -10,14 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-import _path  # noqa: F401
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+from _app import fail
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,46 +25,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args(argv)
 
-    import keras
-
-    import keras_wrn  # noqa: F401  (registers the custom layers)
     from keras_wrn.data import DataError, eval_dataset, load_data
     from keras_wrn.training import evaluate
+    from keras_wrn.training.runs import load_run, load_run_data
 
-    path = Path(args.model)
-    run_config = {}
-    if path.is_dir():
-        if (path / "config.json").exists():
-            run_config = json.loads((path / "config.json").read_text())
-        path = path / "model.keras"
-    if not path.is_file():
-        fail(f"no model at {path}; pass --model FILE.keras or a training output directory.")
     try:
-        model = keras.models.load_model(path)
-    except Exception as err:
-        fail(f"{path} is not a Keras model ({type(err).__name__}); pass a .keras file "
-             f"written by apps/train.py.")
-    size = model.input_shape[1]
-    try:
+        run = load_run(args.model)
+        model, size = run.model, run.model.input_shape[1]
         if args.data_dir:
             source = load_data(None, size, data_dir=args.data_dir, val_split=0.0)
             examples = source.train
-        elif args.dataset or run_config:
-            source = load_data(
-                args.dataset or run_config.get("dataset"), size,
-                data_dir=None if args.dataset else run_config.get("data_dir"),
-                val_dir=None if args.dataset else run_config.get("val_dir"),
-                val_split=run_config.get("val_split", 0.1),
-                tfds_data_dir=args.tfds_data_dir or run_config.get("tfds_data_dir"),
-                seed=run_config.get("seed", 0),
-            )
-            if source.val is None:
-                fail("the run held out no validation data; pass --data-dir or --dataset.")
+        elif args.dataset:
+            source = load_data(args.dataset, size, tfds_data_dir=args.tfds_data_dir)
+            examples = source.val
+        elif run.config:
+            source = load_run_data(run.config, size, args.tfds_data_dir)
             examples = source.val
         else:
             fail("no evaluation data: pass --data-dir DIR or --dataset NAME.")
     except (DataError, ValueError) as err:
         fail(str(err))
+    if examples is None:
+        fail("that data has no held-out split; pass --data-dir DIR to evaluate a folder.")
     if source.num_classes != model.output_shape[-1]:
         fail(f"the data has {source.num_classes} classes but the model predicts "
              f"{model.output_shape[-1]}; evaluate on the data the model was trained for.")

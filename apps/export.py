@@ -11,17 +11,10 @@ directory as --model, calibration uses its training data and evaluation its vali
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-import _path  # noqa: F401
 import numpy as np
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+from _app import fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,9 +60,6 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
 
-    import keras
-
-    import keras_wrn  # noqa: F401  (registers the custom layers)
     from keras_wrn.data import DataError, load_data, train_dataset
     from keras_wrn.data.pipeline import AugmentConfig
     from keras_wrn.export import (
@@ -80,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         export,
         format_table,
     )
+    from keras_wrn.training.runs import load_run, load_run_data
 
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
@@ -89,20 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         check_formats(formats, options)
     except ExportError as err:
         fail(str(err))
-    path = Path(args.model)
-    run_config, run_info = {}, {}
-    if path.is_dir():
-        for name, target in (("config.json", run_config), ("run.json", run_info)):
-            if (path / name).exists():
-                target.update(json.loads((path / name).read_text()))
-        path = path / "model.keras"
-    if not path.is_file():
-        fail(f"no model at {path}; pass --model FILE.keras or a training output directory.")
     try:
-        model = keras.models.load_model(path)
-    except Exception as err:
-        fail(f"{path} is not a Keras model ({type(err).__name__}); pass a .keras file "
-             f"written by apps/train.py.")
+        run = load_run(args.model)
+    except ValueError as err:
+        fail(str(err))
+    model, run_config, run_info = run.model, run.config, run.info
     size = model.input_shape[1]
     sources = {}
 
@@ -114,11 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             elif dataset:
                 sources[key] = load_data(dataset, size, tfds_data_dir=args.tfds_data_dir)
             elif use_run and run_config:
-                sources[key] = load_data(
-                    run_config.get("dataset"), size, data_dir=run_config.get("data_dir"),
-                    val_dir=run_config.get("val_dir"), val_split=run_config.get("val_split", 0.1),
-                    tfds_data_dir=args.tfds_data_dir or run_config.get("tfds_data_dir"),
-                    seed=run_config.get("seed", 0))
+                sources[key] = load_run_data(run_config, size, args.tfds_data_dir)
             else:
                 sources[key] = None
         return sources[key]

@@ -3,7 +3,7 @@ to the paper's rounded count and published error rates (the README's model table
 
 import argparse
 
-import _path  # noqa: F401
+import _app  # noqa: F401
 
 import keras_wrn
 

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-import _path  # noqa: F401
 import numpy as np
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+from _app import fail
 
 
 def _load_images(paths: list[str], size: int) -> np.ndarray:

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-import _path  # noqa: F401
 import numpy as np
+from _app import fail
 
 BOOL = argparse.BooleanOptionalAction
 
@@ -74,10 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int)
     return p
 
-
-def fail(message: str, code: int = 2) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(code)
 
 
 def weights_checksum(model) -> float:

@@ -13,15 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-import _path  # noqa: F401
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+from _app import fail
 
 
 def build_parser() -> argparse.ArgumentParser:

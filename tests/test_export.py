@@ -156,3 +156,17 @@ def test_bad_input_gives_one_line_errors(args, expected, tmp_path):
     args = [a.replace("{bogus}", str(bogus)) for a in args]
     result = run_app("export.py", *args, "--export-dir", tmp_path / "exports", check=False)
     assert result.returncode == 2 and expected in error_line(result)
+
+
+def test_serving_request_builds_a_rest_body_and_its_answer(exported, tmp_path):
+    exports, _, _ = exported
+    image = tmp_path / "x.png"
+    image.write_bytes(tf.io.encode_png(_image(4)).numpy())
+    result = run_app("serving_request.py", "--model", exports / "tiny" / "1", image)
+    body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert body["signature_name"] == "serve_bytes"
+    assert base64.b64decode(body["instances"][0]["b64"]) == image.read_bytes()
+    answer = json.loads(result.stderr.strip().splitlines()[-1])
+    (prediction,) = answer["predictions"]
+    assert set(prediction) == {"classes", "labels", "probabilities", "scores"}
+    assert len(prediction["labels"]) == 5 and abs(sum(prediction["probabilities"]) - 1) < 1e-4
