@@ -5,6 +5,7 @@ after a crash or preemption."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -133,9 +134,9 @@ class Trainer:
         return self.strategy.experimental_distribute_dataset(distribute_options(dataset))
 
     def _augmentation(self) -> AugmentConfig:
-        c = self.config
-        return AugmentConfig(c.crop_padding, c.flip, c.cutout, c.randaugment_ops,
-                             c.randaugment_magnitude, c.mixup)
+        """The augmentation fields of the (flat) training configuration."""
+        names = [f.name for f in dataclasses.fields(AugmentConfig)]
+        return AugmentConfig(**{name: getattr(self.config, name) for name in names})
 
     def _save_checkpoint(self, epoch: int, step: int) -> None:
         self.epoch.assign(epoch)
