@@ -155,7 +155,7 @@ class Trainer:
         elif self._sigterm:
             self._save_checkpoint(epoch, step)
             raise PreemptedError(f"SIGTERM: checkpoint saved at epoch {epoch + 1} step {step}; "
-                            f"run the same command again to resume.")
+                                 f"run the same command again to resume.")
         every = self.config.checkpoint_steps
         if every and step % every == 0 and step < self.steps_per_epoch:
             self._save_checkpoint(epoch, step)
