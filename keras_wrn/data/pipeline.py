@@ -42,12 +42,11 @@ def train_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int, 
 
     ds = ds.map(per_example, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.randaugment_ops:
         layer = augment.rand_augment(augmentation.randaugment_ops,
                                      augmentation.randaugment_magnitude)
-        ds = ds.map(lambda x, y: (layer(tf.cast(x, tf.float32)), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda x, y: (layer(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.mixup > 0:
         ds = ds.map(lambda x, y: augment.mixup(x, y, augmentation.mixup),
                     num_parallel_calls=tf.data.AUTOTUNE)

@@ -88,7 +88,7 @@ def _optimized(model: keras.Model, fmt: str, data: ExportData,
         twin = optimize.strip_pruning(pruned)
         extra = {"kernel_sparsity": round(optimize.kernel_sparsity(twin), 4),
                  "prune_epochs": options.prune_epochs}
-    converter = tflite.configure(optimize.tf_keras_converter(twin), fmt,
+    converter = tflite.configure(tflite.keras_converter(twin), fmt,
                                  tflite.representative_dataset(data.calibration))
     return tflite.convert(converter, fmt), extra
 

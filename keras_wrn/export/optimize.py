@@ -136,7 +136,3 @@ def kernel_sparsity(model) -> float:
                if isinstance(layer, tf_keras.layers.Conv2D | tf_keras.layers.Dense)]
     return float(sum((k == 0).sum() for k in kernels) / sum(k.size for k in kernels))
 
-
-def tf_keras_converter(model) -> tf.lite.TFLiteConverter:
-    """TFLite converter for a tf_keras model (QAT or pruned)."""
-    return tf.lite.TFLiteConverter.from_keras_model(model)

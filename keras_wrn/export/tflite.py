@@ -65,7 +65,7 @@ def convert(converter: tf.lite.TFLiteConverter, fmt: str) -> bytes:
 
 
 def keras_converter(model: keras.Model) -> tf.lite.TFLiteConverter:
-    """Converter for the model's inference function (weights frozen into the file)."""
+    """Converter for a Keras 3 model or its tf_keras twin (weights frozen into the file)."""
     return tf.lite.TFLiteConverter.from_keras_model(model)
 
 
