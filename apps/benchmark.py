@@ -32,7 +32,7 @@ def _train(args) -> dict:
 
     from keras_wrn.benchmark import forward_flops_per_image, median_rate, peak_flops_per_s
     from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
-    from keras_wrn.layers import StochasticDepth
+    from keras_wrn.layers import StochasticResidual
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
     overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
@@ -59,8 +59,8 @@ def _train(args) -> dict:
     result = {
         "kind": "train", "arch": args.arch, "batch_size": args.batch_size,
         "precision": args.precision,
-        "drop_rate": max((layer.rate for layer in trainer.model.layers
-                          if isinstance(layer, StochasticDepth)), default=0.0),
+        "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
+                          if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),

@@ -8,7 +8,7 @@ import keras_wrn
 def test_keywords_override_a_preset():
     model = keras_wrn.build_model("pyramidsepdrop-110-a270", depth=20, alpha=12, num_classes=5)
     assert model.output_shape == (None, 5)
-    assert model.get_layer("stage3_block3_drop").rate == pytest.approx(0.5)
+    assert model.get_layer("stage3_block3_residual").gate.rate == pytest.approx(0.5)
 
 
 def test_family_defaults_and_imagenet_preset_defaults():

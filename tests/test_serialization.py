@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 import keras_wrn
-from keras_wrn.layers import ChannelZeroPad, SeparatedStochasticDepth, StochasticDepth
+from keras_wrn.layers import (
+    ChannelZeroPad,
+    SeparatedStochasticDepth,
+    StochasticDepth,
+    StochasticResidual,
+)
 
 # One small configuration per family, with stochastic depth on so every custom layer is present.
 SMALL = {
@@ -50,6 +55,10 @@ def test_keras_file_round_trip_gives_identical_outputs(family, tmp_path):
     StochasticDepth(0.25, mode="sample", seed=3),
     SeparatedStochasticDepth(0.5, shared_channels=4, seed=1),
     ChannelZeroPad(6),
+    StochasticResidual(
+        keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(3, 3, padding="same")]),
+        StochasticDepth(0.5, seed=2),
+    ),
 ])
 def test_layer_config_round_trip(layer):
     clone = keras.layers.deserialize(keras.layers.serialize(layer))

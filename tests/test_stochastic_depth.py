@@ -1,12 +1,14 @@
 """Stochastic-depth semantics: expectation at inference, drop frequencies in training, the four
-keep/drop combinations of PyramidSepDrop, and independent per-sample draws."""
+keep/drop combinations of PyramidSepDrop, independent per-sample draws, and dropped branches that
+are not computed."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_wrn
-from keras_wrn.layers import SeparatedStochasticDepth, StochasticDepth
+from keras_wrn.layers import SeparatedStochasticDepth, StochasticDepth, StochasticResidual
 
 TRIALS = 2000
 
@@ -75,7 +77,7 @@ def test_separated_drop_all_four_combinations_at_their_frequencies():
 
 def test_linear_decay_reaches_final_rate_at_last_block():
     model = keras_wrn.build_model("pyramidsepdrop", depth=20, alpha=12)
-    gates = [layer for layer in model.layers if isinstance(layer, StochasticDepth)]
+    gates = [layer.gate for layer in model.layers if isinstance(layer, StochasticResidual)]
     rates = [g.rate for g in gates]
     assert len(rates) == 9 and rates[-1] == pytest.approx(0.5)
     np.testing.assert_allclose(rates, [0.5 * (i + 1) / 9 for i in range(9)])
@@ -101,5 +103,54 @@ def test_mixed_precision_policy():
         logits = model(np.zeros((1, 32, 32, 3), "float32"), training=True)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
-    assert model.get_layer("stage2_block1_drop").compute_dtype == "bfloat16"
+    assert model.get_layer("stage2_block1_residual").gate.compute_dtype == "bfloat16"
     assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+
+
+def _residual_with_batch_norm(gate: StochasticDepth, channels: int = 4) -> StochasticResidual:
+    """A residual whose branch is one batch norm: its moving mean moves only when it runs."""
+    inputs = keras.Input((2, 2, channels))
+    branch = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.5)(inputs))
+    return StochasticResidual(branch, gate)
+
+
+@pytest.mark.parametrize("separated", [False, True])
+def test_dropped_branch_is_not_computed_forward_or_backward(separated):
+    rate, trials = 0.5, 400
+    gate = (SeparatedStochasticDepth(rate, shared_channels=2, seed=0) if separated
+            else StochasticDepth(rate, seed=0))
+    residual = _residual_with_batch_norm(gate)
+    shortcut = np.zeros((3, 2, 2, 4), "float32")
+    x = np.random.default_rng(0).normal(3.0, 1.0, (3, 2, 2, 4)).astype("float32")
+    moving_mean = residual.branch.layers[-1].moving_mean
+    gamma = residual.branch.layers[-1].gamma
+
+    @tf.function
+    def step():
+        moving_mean.assign(tf.zeros_like(moving_mean))  # x has mean 3: a run moves it to 1.5
+        with tf.GradientTape() as tape:
+            out = residual([shortcut, x], training=True)
+            loss = tf.reduce_sum(out * out)
+        return out, tape.gradient(loss, gamma), tf.reduce_any(moving_mean != 0)
+
+    skipped = 0
+    for _ in range(trials):
+        out, grad, ran = (np.asarray(t) for t in step())
+        if not ran:  # the branch's batch norm did not run: the output is the shortcut, no gradient
+            skipped += 1
+            np.testing.assert_array_equal(out, shortcut)
+            assert not grad.any()
+        else:
+            assert out.any()
+    # A separated branch is skipped only when both of its gates drop it.
+    p = rate * rate if separated else rate
+    assert abs(skipped / trials - p) < _binomial_bound(p, trials)
+
+
+def test_residual_inference_is_shortcut_plus_scaled_branch():
+    residual = _residual_with_batch_norm(StochasticDepth(0.25))
+    shortcut = np.ones((2, 2, 2, 4), "float32")
+    x = np.random.default_rng(0).normal(size=(2, 2, 2, 4)).astype("float32")
+    branch = np.asarray(residual.branch(x, training=False))
+    np.testing.assert_allclose(np.asarray(residual([shortcut, x], training=False)),
+                               shortcut + 0.75 * branch, rtol=1e-6)

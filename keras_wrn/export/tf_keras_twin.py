@@ -13,7 +13,12 @@ import tensorflow as tf
 import tf_keras
 
 from keras_wrn.export.layout import ExportError
-from keras_wrn.layers import ChannelZeroPad, SeparatedStochasticDepth, StochasticDepth
+from keras_wrn.layers import (
+    ChannelZeroPad,
+    SeparatedStochasticDepth,
+    StochasticDepth,
+    StochasticResidual,
+)
 
 TWIN_TOLERANCE = 1e-3  # max |logit difference| between the Keras 3 model and its twin
 
@@ -102,23 +107,34 @@ def _twin_layer(layer: keras.layers.Layer) -> tf_keras.layers.Layer:
                       f"pruning support the layers of the keras_wrn zoo.")
 
 
-def build_twin(model: keras.Model) -> tf_keras.Model:
-    """A tf_keras functional model with the same graph, layer names and weights."""
-    tensors = {}
+def _copy_graph(model: keras.Model, twin_input) -> object:
+    """Applies the twins of ``model``'s layers to ``twin_input``; a `StochasticResidual` is
+    flattened into its branch's layers, its gate and an Add (tfmot rejects nested models)."""
     (source_input,) = model.inputs
-    twin_input = tf_keras.Input(shape=source_input.shape[1:], name=source_input.name)
-    tensors[id(source_input)] = twin_input
+    tensors = {id(source_input): twin_input}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         node = layer._inbound_nodes[0]
         inputs = [tensors[id(t)] for t in node.input_tensors]
-        twin = _twin_layer(layer)
-        output = twin(inputs if len(inputs) > 1 else inputs[0])
+        if isinstance(layer, StochasticResidual):
+            shortcut, x = inputs
+            branch = _twin_layer(layer.gate)(_copy_graph(layer.branch, x))
+            output = tf_keras.layers.Add(name=layer.name)([shortcut, branch])
+        else:
+            twin = _twin_layer(layer)
+            output = twin(inputs if len(inputs) > 1 else inputs[0])
+            if layer.weights:
+                twin.set_weights([np.asarray(w) for w in layer.weights])
         tensors[id(node.output_tensors[0])] = output
-        if layer.weights:
-            twin.set_weights([np.asarray(w) for w in layer.weights])
-    twin_model = tf_keras.Model(twin_input, tensors[id(model.outputs[0])], name=model.name)
+    return tensors[id(model.outputs[0])]
+
+
+def build_twin(model: keras.Model) -> tf_keras.Model:
+    """A tf_keras functional model with the same graph, layer names and weights."""
+    (source_input,) = model.inputs
+    twin_input = tf_keras.Input(shape=source_input.shape[1:], name=source_input.name)
+    twin_model = tf_keras.Model(twin_input, _copy_graph(model, twin_input), name=model.name)
     check_twin(model, twin_model)
     return twin_model
 

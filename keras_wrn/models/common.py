@@ -3,11 +3,16 @@ input normalisation, the stochastic-depth rate schedule and the classifier head.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 
-from keras_wrn.layers import DROP_MODES, SeparatedStochasticDepth, StochasticDepth
+from keras_wrn.layers import (
+    DROP_MODES,
+    SeparatedStochasticDepth,
+    StochasticDepth,
+    StochasticResidual,
+)
 
 # Per-channel statistics of the training sets, in the 0-255 pixel scale the models take as input.
 CIFAR_MEAN = (125.3, 123.0, 113.9)
@@ -72,16 +77,20 @@ def drop_rates(num_blocks: int, final_rate: float, schedule: str = "linear") -> 
     return [final_rate] * num_blocks
 
 
-def residual_gate(x, rate: float, mode: str, name: str, seed: int | None = None,
-                  shared_channels: int | None = None):
-    """Applies stochastic depth to a residual branch; a no-op when ``rate`` is 0."""
+def residual(branch_input, shortcut, branch: Callable, *, rate: float, mode: str, name: str,
+             seed: int | None = None, shared_channels: int | None = None):
+    """``shortcut + branch(branch_input)``. With stochastic depth (``rate`` > 0) the branch is
+    built as a nested model inside a `StochasticResidual`, so a dropped branch is skipped."""
     if rate <= 0.0:
-        return x
-    if shared_channels is not None and shared_channels < x.shape[-1]:
-        return SeparatedStochasticDepth(
-            rate, shared_channels=shared_channels, mode=mode, seed=seed, name=name
-        )(x)
-    return StochasticDepth(rate, mode=mode, seed=seed, name=name)(x)
+        return keras.layers.Add(name=f"{name}_add")([shortcut, branch(branch_input)])
+    inputs = keras.Input(shape=branch_input.shape[1:], name=f"{name}_input")
+    branch_model = keras.Model(inputs, branch(inputs), name=f"{name}_branch")
+    if shared_channels is not None and shared_channels < shortcut.shape[-1]:
+        gate = SeparatedStochasticDepth(rate, shared_channels=shared_channels, mode=mode,
+                                        seed=seed, name=f"{name}_drop")
+    else:
+        gate = StochasticDepth(rate, mode=mode, seed=seed, name=f"{name}_drop")
+    return StochasticResidual(branch_model, gate, name=f"{name}_residual")([shortcut, branch_input])
 
 
 def classifier(x, num_classes: int, name: str = "classifier"):

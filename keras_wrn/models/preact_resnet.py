@@ -20,23 +20,28 @@ def _preact_block(x, width: int, stride: int, bottleneck: bool, preact_input: bo
                   mode: str, seed: int | None, sync_bn: bool, name: str):
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
     needs_projection = stride != 1 or x.shape[-1] != out_channels
-    y = x
-    if preact_input:
-        y = common.relu(common.bn(x, f"{name}_bn1", sync_bn), f"{name}_relu1")
-    # Shape-changing blocks share the pre-activation with the projection (He et al.'s both_preact).
-    shortcut_input = y if needs_projection else x
     kernels = ((1, 1), (3, stride), (1, 1)) if bottleneck else ((3, stride), (3, 1))
     widths = (width, width, out_channels) if bottleneck else (width, width)
-    convs = zip(kernels, widths, strict=True)
-    for i, ((kernel, conv_stride), filters) in enumerate(convs, start=1):
-        if i > 1:
-            y = common.relu(common.bn(y, f"{name}_bn{i}", sync_bn), f"{name}_relu{i}")
-        y = common.conv(y, filters, kernel, conv_stride, name=f"{name}_conv{i}")
-    y = common.residual_gate(y, rate, mode, f"{name}_drop", seed)
-    shortcut = shortcut_input
-    if needs_projection:
-        shortcut = common.conv(shortcut_input, out_channels, 1, stride, name=f"{name}_proj")
-    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+
+    def preactivate(y):
+        return common.relu(common.bn(y, f"{name}_bn1", sync_bn), f"{name}_relu1")
+
+    def branch(y):
+        if preact_input and not needs_projection:
+            y = preactivate(y)
+        convs = zip(kernels, widths, strict=True)
+        for i, ((kernel, conv_stride), filters) in enumerate(convs, start=1):
+            if i > 1:
+                y = common.relu(common.bn(y, f"{name}_bn{i}", sync_bn), f"{name}_relu{i}")
+            y = common.conv(y, filters, kernel, conv_stride, name=f"{name}_conv{i}")
+        return y
+
+    if not needs_projection:
+        return common.residual(x, x, branch, rate=rate, mode=mode, name=name, seed=seed)
+    # Shape-changing blocks share the pre-activation with the projection (He et al.'s both_preact).
+    y = preactivate(x) if preact_input else x
+    shortcut = common.conv(y, out_channels, 1, stride, name=f"{name}_proj")
+    return common.residual(y, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
 
 
 def layout(depth: int, bottleneck: bool) -> int:

@@ -37,21 +37,21 @@ def _pyramid_block(x, width: int, stride: int, bottleneck: bool, rate: float, mo
                    separated: bool, seed: int | None, sync_bn: bool, name: str):
     in_channels = x.shape[-1]
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
-    y = common.bn(x, f"{name}_bn1", sync_bn)
-    if bottleneck:
-        y = common.conv(y, width, 1, name=f"{name}_conv1")
-        y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu1")
-        y = common.conv(y, width, 3, stride, name=f"{name}_conv2")
-        y = common.relu(common.bn(y, f"{name}_bn3", sync_bn), f"{name}_relu2")
-        y = common.conv(y, out_channels, 1, name=f"{name}_conv3")
-        y = common.bn(y, f"{name}_bn4", sync_bn)
-    else:
+
+    def branch(y):
+        y = common.bn(y, f"{name}_bn1", sync_bn)
+        if bottleneck:
+            y = common.conv(y, width, 1, name=f"{name}_conv1")
+            y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu1")
+            y = common.conv(y, width, 3, stride, name=f"{name}_conv2")
+            y = common.relu(common.bn(y, f"{name}_bn3", sync_bn), f"{name}_relu2")
+            y = common.conv(y, out_channels, 1, name=f"{name}_conv3")
+            return common.bn(y, f"{name}_bn4", sync_bn)
         y = common.conv(y, width, 3, stride, name=f"{name}_conv1")
         y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu1")
         y = common.conv(y, width, 3, name=f"{name}_conv2")
-        y = common.bn(y, f"{name}_bn3", sync_bn)
-    y = common.residual_gate(y, rate, mode, f"{name}_drop", seed,
-                             shared_channels=in_channels if separated else None)
+        return common.bn(y, f"{name}_bn3", sync_bn)
+
     shortcut = x
     if stride != 1:
         shortcut = keras.layers.AveragePooling2D(
@@ -59,7 +59,8 @@ def _pyramid_block(x, width: int, stride: int, bottleneck: bool, rate: float, mo
         )(shortcut)
     if out_channels > in_channels:
         shortcut = ChannelZeroPad(out_channels - in_channels, name=f"{name}_pad")(shortcut)
-    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return common.residual(x, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed,
+                           shared_channels=in_channels if separated else None)
 
 
 def layout(depth: int, alpha: float, bottleneck: bool | None,

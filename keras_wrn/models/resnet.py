@@ -38,22 +38,24 @@ def _projection_shortcut(x, channels: int, stride: int, sync_bn: bool, name: str
 def _resnet_block(x, width: int, stride: int, bottleneck: bool, projection: bool, rate: float,
                   mode: str, seed: int | None, sync_bn: bool, name: str):
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
-    if bottleneck:
-        y = common.relu(common.bn(common.conv(x, width, 1, name=f"{name}_conv1"),
+
+    def branch(y):
+        if bottleneck:
+            y = common.relu(common.bn(common.conv(y, width, 1, name=f"{name}_conv1"),
+                                      f"{name}_bn1", sync_bn), f"{name}_relu1")
+            y = common.relu(common.bn(common.conv(y, width, 3, stride, name=f"{name}_conv2"),
+                                      f"{name}_bn2", sync_bn), f"{name}_relu2")
+            return common.bn(common.conv(y, out_channels, 1, name=f"{name}_conv3"),
+                             f"{name}_bn3", sync_bn)
+        y = common.relu(common.bn(common.conv(y, width, 3, stride, name=f"{name}_conv1"),
                                   f"{name}_bn1", sync_bn), f"{name}_relu1")
-        y = common.relu(common.bn(common.conv(y, width, 3, stride, name=f"{name}_conv2"),
-                                  f"{name}_bn2", sync_bn), f"{name}_relu2")
-        y = common.bn(common.conv(y, out_channels, 1, name=f"{name}_conv3"), f"{name}_bn3", sync_bn)
-    else:
-        y = common.relu(common.bn(common.conv(x, width, 3, stride, name=f"{name}_conv1"),
-                                  f"{name}_bn1", sync_bn), f"{name}_relu1")
-        y = common.bn(common.conv(y, width, 3, name=f"{name}_conv2"), f"{name}_bn2", sync_bn)
-    y = common.residual_gate(y, rate, mode, f"{name}_drop", seed)
+        return common.bn(common.conv(y, width, 3, name=f"{name}_conv2"), f"{name}_bn2", sync_bn)
+
     if projection:
         shortcut = _projection_shortcut(x, out_channels, stride, sync_bn, name)
     else:
         shortcut = _option_a_shortcut(x, out_channels, stride, name)
-    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    y = common.residual(x, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
     return common.relu(y, f"{name}_out")
 
 

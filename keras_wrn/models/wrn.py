@@ -18,17 +18,26 @@ from keras_wrn.models.depth import cifar_blocks
 
 def _wide_block(x, width: int, stride: int, dropout: float, rate: float, mode: str,
                 seed: int | None, sync_bn: bool, name: str):
-    preact = common.relu(common.bn(x, f"{name}_bn1", sync_bn), f"{name}_relu1")
-    y = common.conv(preact, width, 3, stride, name=f"{name}_conv1")
-    y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu2")
-    if dropout > 0:
-        y = keras.layers.Dropout(dropout, name=f"{name}_dropout")(y)
-    y = common.conv(y, width, 3, name=f"{name}_conv2")
-    y = common.residual_gate(y, rate, mode, f"{name}_drop", seed)
-    shortcut = x
-    if stride != 1 or x.shape[-1] != width:
-        shortcut = common.conv(preact, width, 1, stride, name=f"{name}_proj")
-    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    needs_projection = stride != 1 or x.shape[-1] != width
+
+    def preactivate(y):
+        return common.relu(common.bn(y, f"{name}_bn1", sync_bn), f"{name}_relu1")
+
+    def branch(y):
+        if not needs_projection:
+            y = preactivate(y)
+        y = common.conv(y, width, 3, stride, name=f"{name}_conv1")
+        y = common.relu(common.bn(y, f"{name}_bn2", sync_bn), f"{name}_relu2")
+        if dropout > 0:
+            y = keras.layers.Dropout(dropout, name=f"{name}_dropout")(y)
+        return common.conv(y, width, 3, name=f"{name}_conv2")
+
+    if not needs_projection:
+        return common.residual(x, x, branch, rate=rate, mode=mode, name=name, seed=seed)
+    # The projection shares the branch's pre-activation.
+    preact = preactivate(x)
+    shortcut = common.conv(preact, width, 1, stride, name=f"{name}_proj")
+    return common.residual(preact, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
 
 
 def layout(depth: int, widen_factor: int, dropout: float) -> int:
