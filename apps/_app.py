@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before any app imports TensorFlow: its oneDNN kernels, as keras_wrn/__init__.py explains.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
 def fail(message: str, code: int = 2) -> None:

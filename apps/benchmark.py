@@ -54,6 +54,11 @@ def _train(args) -> dict:
             return float(trainer.train_step(batch)[0])
 
         rate, windows = median_rate(step, args.batch_size, args.windows, args.steps)
+        if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
+            tf.profiler.experimental.start(args.profile)
+            for _ in range(3):
+                step()
+            tf.profiler.experimental.stop()
         flops = forward_flops_per_image(trainer.model)
     peak = peak_flops_per_s()
     result = {
@@ -107,7 +112,8 @@ def _infer(args) -> dict:
             rows.setdefault("saved_model", {})[f"images_per_s_batch{batch}"] = round(rate, 1)
     representative = tfl.representative_dataset(images[:32])
     for fmt in ("tflite_fp32", "tflite_fp16", "tflite_dynamic", "tflite_int8"):
-        runner = LiteRTModel(tfl.convert_keras(model, fmt, representative), args.threads)
+        runner = LiteRTModel(tfl.convert_keras(model, fmt, representative), args.threads,
+                             args.kernels)
         rows[fmt] = {"latency_ms_batch1": round(runner.latency_ms(images[0]), 3)}
         start = time.perf_counter()
         runner.predict(images, batch_size=args.batch_size)
@@ -116,7 +122,10 @@ def _infer(args) -> dict:
     for name in ("keras", "saved_model"):
         rows[name]["latency_ms_batch1"] = round(1000 / rows[name]["images_per_s_batch1"], 3)
     keras.backend.clear_session()
-    return {"kind": "infer", "arch": args.arch, "tflite_threads": args.threads, "formats": rows}
+    speedup = rows["tflite_fp32"]["latency_ms_batch1"] / rows["tflite_int8"]["latency_ms_batch1"]
+    return {"kind": "infer", "arch": args.arch, "tflite_threads": args.threads,
+            "tflite_kernels": args.kernels, "int8_speedup_vs_fp32": round(speedup, 2),
+            "formats": rows}
 
 
 def _pipeline(args) -> dict:
@@ -154,10 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--windows", type=int, default=5)
     train.add_argument("--steps", type=int, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")
+    train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace there")
     infer = sub.add_parser("infer", help="Keras, SavedModel and TFLite inference")
     infer.add_argument("--arch", required=True)
     infer.add_argument("--batch-size", type=int, default=64)
     infer.add_argument("--threads", type=int, default=1)
+    infer.add_argument("--kernels", choices=["xnnpack", "builtin"], default="xnnpack",
+                       help="LiteRT CPU kernels: the XNNPACK delegate (default) or builtin only")
     pipeline = sub.add_parser("pipeline", help="input pipeline throughput")
     pipeline.add_argument("--data-dir", required=True)
     pipeline.add_argument("--batch-size", type=int, default=128)

@@ -38,3 +38,13 @@ def test_train_benchmark_runs_and_reports(tmp_path):
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu"):
         assert reported[key] > 0, key
     assert json.loads((tmp_path / "r.json").read_text())["arch"] == "resnet-20"
+
+
+def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
+    result = run_app("benchmark.py", "infer", "--arch", "resnet-20", "--json", "--batch-size", "4",
+                     "--kernels", "builtin", "--output", tmp_path / "r.json")
+    reported = json.loads(result.stdout.strip().splitlines()[-1])
+    assert reported["tflite_kernels"] == "builtin" and reported["int8_speedup_vs_fp32"] > 0
+    assert set(reported["formats"]) == {"keras", "saved_model", "tflite_fp32", "tflite_fp16",
+                                        "tflite_dynamic", "tflite_int8"}
+    assert all(row["latency_ms_batch1"] > 0 for row in reported["formats"].values())

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 import keras_wrn
+from keras_wrn.layers import StochasticResidual
 
 PRESETS = keras_wrn.list_models()
 # Spatial size used for forward/backward: global pooling makes the count independent of it.
@@ -38,11 +39,19 @@ def test_preset_builds_runs_and_has_reference_param_count(name):
 
     images = tf.random.uniform((2, *SMALL_INPUT[stem]), 0, 255)
     labels = tf.constant([1, 2])
-    with tf.GradientTape() as tape:
-        logits = model(images, training=True)
-        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
-            labels, logits, from_logits=True))
-    grads = tape.gradient(loss, model.trainable_weights)
+
+    def forward_backward(images, labels):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
+                labels, logits, from_logits=True))
+        return logits, loss, tape.gradient(loss, model.trainable_weights)
+
+    if any(isinstance(layer, StochasticResidual) for layer in model.layers):
+        # As in training, a graph: there a skipped branch gets zero gradients; an eager cond
+        # runs one branch only and would leave the skipped weights with None.
+        forward_backward = tf.function(forward_backward)
+    logits, loss, grads = forward_backward(images, labels)
     assert logits.shape == (2, preset["hparams"].get("num_classes", 10))
     assert np.isfinite(loss.numpy())
     weights = model.trainable_weights

@@ -8,17 +8,25 @@ from pathlib import Path
 
 import numpy as np
 
+# "xnnpack": LiteRT's default CPU delegate; "builtin": its own (ruy / optimized) kernels only.
+KERNELS = ("xnnpack", "builtin")
+
 
 class LiteRTModel:
     """A .tflite model taking float 0-255 images and giving float logits, whatever its I/O."""
 
-    def __init__(self, model: str | Path | bytes, num_threads: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, model: str | Path | bytes, num_threads: int = 1, kernels: str = "xnnpack"):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}.")
         kwargs = ({"model_content": model} if isinstance(model, bytes)
                   else {"model_path": str(model)})
         self.num_threads = num_threads
-        self.interpreter = Interpreter(num_threads=num_threads, **kwargs)
+        resolver = (OpResolverType.AUTO if kernels == "xnnpack"
+                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        self.interpreter = Interpreter(num_threads=num_threads,
+                                       experimental_op_resolver_type=resolver, **kwargs)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self._batch = None
