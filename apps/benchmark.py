@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--arch", required=True)
     infer.add_argument("--batch-size", type=int, default=64)
     infer.add_argument("--threads", type=int, default=1)
-    infer.add_argument("--kernels", choices=["xnnpack", "builtin"], default="xnnpack",
+    infer.add_argument("--kernels", choices=("xnnpack", "builtin"), default="xnnpack",
                        help="LiteRT CPU kernels: the XNNPACK delegate (default) or builtin only")
     pipeline = sub.add_parser("pipeline", help="input pipeline throughput")
     pipeline.add_argument("--data-dir", required=True)

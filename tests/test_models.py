@@ -39,25 +39,22 @@ def test_preset_builds_runs_and_has_reference_param_count(name):
 
     images = tf.random.uniform((2, *SMALL_INPUT[stem]), 0, 255)
     labels = tf.constant([1, 2])
-
-    def forward_backward(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True))
-        return logits, loss, tape.gradient(loss, model.trainable_weights)
-
-    if any(isinstance(layer, StochasticResidual) for layer in model.layers):
-        # As in training, a graph: there a skipped branch gets zero gradients; an eager cond
-        # runs one branch only and would leave the skipped weights with None.
-        forward_backward = tf.function(forward_backward)
-    logits, loss, grads = forward_backward(images, labels)
+    with tf.GradientTape() as tape:
+        logits = model(images, training=True)
+        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True))
+    grads = tape.gradient(loss, model.trainable_weights)
     assert logits.shape == (2, preset["hparams"].get("num_classes", 10))
     assert np.isfinite(loss.numpy())
     weights = model.trainable_weights
-    missing = [w.path for w, g in zip(weights, grads, strict=True) if g is None]
+    # Eagerly, a branch that stochastic depth skipped has no gradient at all (in the training
+    # loop's graph it gets zeros; tests/test_stochastic_depth.py checks both cases).
+    skippable = {id(w) for layer in model.layers if isinstance(layer, StochasticResidual)
+                 for w in layer.branch.trainable_weights}
+    missing = [w.path for w, g in zip(weights, grads, strict=True)
+               if g is None and id(w) not in skippable]
     assert not missing, f"weights without gradient: {missing[:5]}"
-    assert all(np.isfinite(g.numpy()).all() for g in grads)
+    assert all(np.isfinite(g.numpy()).all() for g in grads if g is not None)
 
 
 def test_kernels_are_initialised_independently_and_reproducibly():

@@ -133,6 +133,8 @@ def test_dropped_branch_is_not_computed_forward_or_backward(separated):
             loss = tf.reduce_sum(out * out)
         return out, tape.gradient(loss, gamma), tf.reduce_any(moving_mean != 0)
 
+    # The branch's training output: x normalised by its batch statistics (gamma 1, beta 0).
+    normalised = (x - x.mean((0, 1, 2))) / np.sqrt(x.var((0, 1, 2)) + 1e-3)
     skipped = 0
     for _ in range(trials):
         out, grad, ran = (np.asarray(t) for t in step())
@@ -140,8 +142,12 @@ def test_dropped_branch_is_not_computed_forward_or_backward(separated):
             skipped += 1
             np.testing.assert_array_equal(out, shortcut)
             assert not grad.any()
-        else:
-            assert out.any()
+            continue
+        # Run: each gate group (shared, new channels) is the branch output or dropped to zero.
+        groups = (slice(0, 2), slice(2, 4)) if separated else (slice(0, 4),)
+        kept = [np.allclose(out[..., g], normalised[..., g], atol=1e-4) for g in groups]
+        dropped = [not out[..., g].any() for g in groups]
+        assert all(k or d for k, d in zip(kept, dropped, strict=True)) and any(kept)
     # A separated branch is skipped only when both of its gates drop it.
     p = rate * rate if separated else rate
     assert abs(skipped / trials - p) < _binomial_bound(p, trials)

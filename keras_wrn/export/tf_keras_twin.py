@@ -131,7 +131,8 @@ def _copy_graph(model: keras.Model, twin_input) -> object:
 
 
 def build_twin(model: keras.Model) -> tf_keras.Model:
-    """A tf_keras functional model with the same graph, layer names and weights."""
+    """A tf_keras functional model with the same computation and weights: the same layers and
+    names, with each `StochasticResidual` flattened into its branch, gate and an Add."""
     (source_input,) = model.inputs
     twin_input = tf_keras.Input(shape=source_input.shape[1:], name=source_input.name)
     twin_model = tf_keras.Model(twin_input, _copy_graph(model, twin_input), name=model.name)

@@ -118,9 +118,9 @@ class StochasticResidual(keras.layers.Layer):
     In training with ``mode="batch"`` the gates are drawn first and, when every gate is 0, the
     branch is not run (a ``cond``: no forward, no backward, no batch-norm update, as in the
     papers' Torch code). Per-sample gates cannot skip work; they and inference use the gate as is.
-    Under MultiWorkerMirroredStrategy the branch is multiplied by its gate instead: TF cannot run
-    the collective of a synchronized batch norm inside a cond there ("merge_call called while
-    defining a new graph").
+    With several replicas (Mirrored, MultiWorkerMirrored) the branch is multiplied by its gate
+    instead: TF cannot run the cross-replica sum of a synchronized batch norm inside a cond
+    ("merge_call called while defining a new graph").
     """
 
     def __init__(self, branch: keras.Model, gate: StochasticDepth, **kwargs):
@@ -138,9 +138,8 @@ class StochasticResidual(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         shortcut, x = inputs
-        if (not training or self.gate.mode != "batch" or self.gate.rate == 0.0
-                or isinstance(tf.distribute.get_strategy(),
-                              tf.distribute.MultiWorkerMirroredStrategy)):
+        if (not training or self.gate.mode != "batch"
+                or tf.distribute.get_strategy().num_replicas_in_sync > 1):
             return shortcut + self.gate(self.branch(x, training=training), training=training)
         gates = self.gate.training_gates(shortcut)
         return ops.cond(

@@ -83,7 +83,8 @@ def residual(branch_input, shortcut, branch: Callable, *, rate: float, mode: str
     built as a nested model inside a `StochasticResidual`, so a dropped branch is skipped."""
     if rate <= 0.0:
         return keras.layers.Add(name=f"{name}_add")([shortcut, branch(branch_input)])
-    inputs = keras.Input(shape=branch_input.shape[1:], name=f"{name}_input")
+    inputs = keras.Input(shape=branch_input.shape[1:], dtype=branch_input.dtype,
+                         name=f"{name}_input")
     branch_model = keras.Model(inputs, branch(inputs), name=f"{name}_branch")
     if shared_channels is not None and shared_channels < shortcut.shape[-1]:
         gate = SeparatedStochasticDepth(rate, shared_channels=shared_channels, mode=mode,
