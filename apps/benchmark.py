@@ -7,7 +7,9 @@
 `train` times the training step of apps/train.py (median images/s of timed windows after
 warm-up), counts forward FLOPs from the graph and measures this machine's peak with a large
 matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-python PY` also runs
-../shared/tools/torch_reference.py with that interpreter for a side-by-side number.
+../shared/tools/torch_reference.py with that interpreter for a side-by-side number (`--rounds N`
+alternates the two N times and reports the median ratio); `--conv-floor` times every conv of the
+step alone, the least the step can cost with these kernels.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -30,7 +33,12 @@ TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "to
 def _train(args) -> dict:
     import tensorflow as tf
 
-    from keras_wrn.benchmark import forward_flops_per_image, median_rate, peak_flops_per_s
+    from keras_wrn.benchmark import (
+        conv_seconds,
+        forward_flops_per_image,
+        median_rate,
+        peak_flops_per_s,
+    )
     from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.training import Trainer, make_strategy, resolve_config
@@ -53,13 +61,21 @@ def _train(args) -> dict:
         def step():
             return float(trainer.train_step(batch)[0])
 
-        rate, windows = median_rate(step, args.batch_size, args.windows, args.steps)
+        # Rounds alternate keras_wrn's windows with a run of the PyTorch reference, so that both
+        # see the same load on a shared machine; each round's ratio counts, their median wins.
+        rounds = []
+        for index in range(args.rounds):
+            rate, windows = median_rate(step, args.batch_size, args.windows, args.steps,
+                                        warmup=3 if index == 0 else 1)
+            rounds.append((rate, windows, _torch_rate(args) if args.torch_python else None))
+        rate = statistics.median(r[0] for r in rounds)
         if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
             tf.profiler.experimental.start(args.profile)
             for _ in range(3):
                 step()
             tf.profiler.experimental.stop()
         flops = forward_flops_per_image(trainer.model)
+        convs = conv_seconds(trainer.model, args.batch_size) if args.conv_floor else None
     peak = peak_flops_per_s()
     result = {
         "kind": "train", "arch": args.arch, "batch_size": args.batch_size,
@@ -67,19 +83,31 @@ def _train(args) -> dict:
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
-        "window_images_per_s": [round(r, 1) for r in windows],
+        "window_images_per_s": [round(r, 1) for _, got, _ in rounds for r in got],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
         "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
         "tensorflow": tf.__version__,
     }
+    if convs:  # the step's convolutions timed alone: the least a step can cost with these kernels
+        result["conv_s_per_step"] = {name: round(t, 3) for name, t in convs.items()}
+        result["conv_share_of_step"] = round(convs["total"] * rate / args.batch_size, 3)
     if args.torch_python:
-        torch = subprocess.run(
-            [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
-             "--precision", args.precision], capture_output=True, text=True, check=True)
-        reference = json.loads(torch.stdout.strip().splitlines()[-1])
-        result["torch_images_per_s"] = reference["train_images_per_s"]
-        result["speedup_vs_torch"] = round(rate / reference["train_images_per_s"], 3)
+        torch_rate = statistics.median(r[2] for r in rounds)
+        result["torch_images_per_s"] = round(torch_rate, 1)
+        result["speedup_vs_torch"] = round(statistics.median(r[0] / r[2] for r in rounds), 3)
+        result["round_speedups_vs_torch"] = [round(r[0] / r[2], 3) for r in rounds]
+        if convs:  # the speed-up a step made of nothing but these conv kernels would have
+            result["conv_floor_speedup_vs_torch"] = round(
+                args.batch_size / convs["total"] / torch_rate, 3)
     return result
+
+
+def _torch_rate(args) -> float:
+    """Training images/s of ../shared/tools/torch_reference.py, run with --torch-python."""
+    torch = subprocess.run(
+        [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
+         "--precision", args.precision], capture_output=True, text=True, check=True)
+    return json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"]
 
 
 def _infer(args) -> dict:
@@ -149,6 +177,13 @@ def _pipeline(args) -> dict:
             "window_images_per_s": [round(r, 1) for r in windows]}
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,10 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--drop-rate", type=float, help="override the stochastic-depth rate")
     train.add_argument("--strategy", default="one_device")
     train.add_argument("--jit-compile", action="store_true")
-    train.add_argument("--windows", type=int, default=5)
-    train.add_argument("--steps", type=int, default=5, help="training steps per window")
+    train.add_argument("--windows", type=_positive, default=5)
+    train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")
+    train.add_argument("--rounds", type=_positive, default=1,
+                       help="alternate the keras_wrn windows and the reference this many times "
+                            "and report the median ratio (for noisy shared machines)")
     train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace there")
+    train.add_argument("--conv-floor", action="store_true",
+                       help="also time every conv of the step alone (forward, backward-data, "
+                            "backward-weights): the step's cost in conv kernels")
     infer = sub.add_parser("infer", help="Keras, SavedModel and TFLite inference")
     infer.add_argument("--arch", required=True)
     infer.add_argument("--batch-size", type=int, default=64)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import keras
+import pytest
 from helpers import run_app
 
 import keras_wrn
-from keras_wrn.benchmark import forward_flops_per_image
+from keras_wrn.benchmark import conv_seconds, conv_shapes, forward_flops_per_image
 
 
 def test_flops_of_a_hand_computed_network():
@@ -31,12 +32,25 @@ def test_flops_of_resnet_20_match_its_layer_by_layer_count():
 
 
 def test_train_benchmark_runs_and_reports(tmp_path):
+    # A stand-in for the PyTorch interpreter: prints the reference's last line, whatever it runs.
+    fake_torch = tmp_path / "torch-python"
+    fake_torch.write_text('#!/bin/sh\necho \'{"train_images_per_s": 100.0}\'\n')
+    fake_torch.chmod(0o755)
     result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--json",
-                     "--batch-size", "8", "--windows", "2", "--steps", "2",
-                     "--output", tmp_path / "r.json")
+                     "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
+                     "--rounds", "2", "--torch-python", fake_torch, "--output", tmp_path / "r.json")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu"):
+    for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
+                "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
+    assert len(reported["window_images_per_s"]) == 4  # 2 rounds of 2 windows
+    assert reported["torch_images_per_s"] == 100.0
+    rounds = reported["round_speedups_vs_torch"]
+    assert len(rounds) == 2 and reported["speedup_vs_torch"] == pytest.approx(
+        sum(rounds) / 2, abs=1e-3)
+    convs = reported["conv_s_per_step"]
+    assert convs["total"] == pytest.approx(
+        convs["forward"] + convs["backward_data"] + convs["backward_weights"], abs=2e-3)
     assert json.loads((tmp_path / "r.json").read_text())["arch"] == "resnet-20"
 
 
@@ -48,3 +62,23 @@ def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
     assert set(reported["formats"]) == {"keras", "saved_model", "tflite_fp32", "tflite_fp16",
                                         "tflite_dynamic", "tflite_int8"}
     assert all(row["latency_ms_batch1"] > 0 for row in reported["formats"].values())
+
+
+def test_conv_floor_finds_every_conv_inside_stochastic_residual_branches():
+    # PyramidSepDrop-8: a stem and one block of two 3x3 convs per stage, the blocks held in
+    # StochasticResidual branches; stages 2 and 3 open with a stride-2 conv.
+    model = keras_wrn.build_model("pyramidsepdrop", depth=8, alpha=12)
+    shapes = conv_shapes(model)
+    assert sum(shapes.values()) == 7
+    assert sum(count for key, count in shapes.items() if key[3] == (2, 2)) == 2
+    no_input_gradient = [key for key in shapes if not key[-1]]
+    assert no_input_gradient == [((32, 32, 3), 16, (3, 3), (1, 1), "SAME", False)]
+
+
+def test_conv_floor_times_the_stem_without_an_input_gradient():
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(inputs))
+    seconds = conv_seconds(model, batch_size=2, repeats=1)
+    assert seconds["forward"] > 0 and seconds["backward_weights"] > 0
+    assert seconds["backward_data"] == 0
+    assert seconds["total"] == pytest.approx(seconds["forward"] + seconds["backward_weights"])

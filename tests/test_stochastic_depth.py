@@ -2,10 +2,15 @@
 keep/drop combinations of PyramidSepDrop, independent per-sample draws, and dropped branches that
 are not computed."""
 
+import json
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import app_env
 
 import keras_wrn
 from keras_wrn.layers import SeparatedStochasticDepth, StochasticDepth, StochasticResidual
@@ -160,3 +165,34 @@ def test_residual_inference_is_shortcut_plus_scaled_branch():
     branch = np.asarray(residual.branch(x, training=False))
     np.testing.assert_allclose(np.asarray(residual([shortcut, x], training=False)),
                                shortcut + 0.75 * branch, rtol=1e-6)
+
+
+_GATES_SCRIPT = """
+import json, sys
+import tensorflow as tf
+from keras_wrn.layers import StochasticDepth
+from keras_wrn.training.strategy import make_strategy
+
+strategy = make_strategy(sys.argv[1], cpu_devices=int(sys.argv[2]))
+with strategy.scope():
+    gate = StochasticDepth(0.5, mode="batch", seed=3)
+    gate.build((2, 4))
+step = tf.function(lambda: strategy.run(lambda: gate(tf.ones((2, 4)), training=True)[0, 0]))
+draws = [[float(v) for v in strategy.experimental_local_results(step())] for _ in range(40)]
+print(json.dumps(draws))
+"""
+
+
+def test_mirrored_replicas_draw_the_one_device_gates():
+    """Under MirroredStrategy every replica drops the same blocks at each step, and the same
+    ones a one-device run drops: the replicas' branches stay one model."""
+    def draws(strategy: str, devices: int) -> list[list[float]]:
+        run = subprocess.run([sys.executable, "-c", _GATES_SCRIPT, strategy, str(devices)],
+                             capture_output=True, text=True, env=app_env(), timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    one, two = draws("one_device", 1), draws("mirrored", 2)
+    assert all(len(step) == 2 and step[0] == step[1] for step in two)
+    assert [step[0] for step in two] == [step[0] for step in one]
+    assert 0 < sum(step[0] for step in one) < 40  # the gate does vary over the steps

@@ -1,6 +1,9 @@
-"""Benchmarks: graph-counted FLOPs, throughput timing and the machine's measured peak."""
+"""Benchmarks: graph-counted FLOPs, throughput timing, the machine's measured peak and the
+convolution floor of a training step."""
 
+from keras_wrn.benchmark.convs import conv_seconds, conv_shapes
 from keras_wrn.benchmark.flops import forward_flops_per_image
 from keras_wrn.benchmark.timing import median_rate, peak_flops_per_s
 
-__all__ = ["forward_flops_per_image", "median_rate", "peak_flops_per_s"]
+__all__ = ["conv_seconds", "conv_shapes", "forward_flops_per_image", "median_rate",
+           "peak_flops_per_s"]

@@ -120,7 +120,8 @@ class StochasticResidual(keras.layers.Layer):
     papers' Torch code). Per-sample gates cannot skip work; they and inference use the gate as is.
     With several replicas (Mirrored, MultiWorkerMirrored) the branch is multiplied by its gate
     instead: TF cannot run the cross-replica sum of a synchronized batch norm inside a cond
-    ("merge_call called while defining a new graph").
+    ("merge_call called while defining a new graph"). The replicas draw the same gates as a
+    one-device run, but a dropped branch still runs and updates its batch-norm moving statistics.
     """
 
     def __init__(self, branch: keras.Model, gate: StochasticDepth, **kwargs):

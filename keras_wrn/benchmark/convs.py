@@ -1,0 +1,85 @@
+"""The convolution floor of a training step: every Conv2D of a model timed alone, forward,
+backward-data and backward-weights, at the step's batch size.
+
+The sum is what one training step costs in convolution kernels alone (oneDNN's on a CPU), so
+``step time / conv time`` says how much of the step anything but a faster kernel can win back.
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+import time
+from collections.abc import Callable, Iterator
+
+import keras
+import tensorflow as tf
+
+PASSES = ("forward", "backward_data", "backward_weights")
+
+
+def _conv_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """Every layer of ``model`` in graph order, nested models and residual branches opened."""
+    for layer in model.layers:
+        inner = layer if isinstance(layer, keras.Model) else getattr(layer, "branch", None)
+        if isinstance(inner, keras.Model):
+            yield from _conv_layers(inner)
+        else:
+            yield layer
+
+
+def conv_shapes(model: keras.Model) -> collections.Counter:
+    """``(input HWC, filters, kernel, stride, padding, needs_input_gradient)`` -> count. A conv
+    before any other trainable layer (the stem) gets no input gradient in training."""
+    shapes: collections.Counter = collections.Counter()
+    seen_trainable = False
+    for layer in _conv_layers(model):
+        if isinstance(layer, keras.layers.Conv2D):
+            if layer.data_format != "channels_last" or tuple(layer.dilation_rate) != (1, 1):
+                raise ValueError(f"{layer.name}: only channels-last undilated convs are timed.")
+            key = (tuple(int(d) for d in layer.input.shape[1:]), layer.filters,
+                   tuple(layer.kernel_size), tuple(layer.strides), layer.padding.upper(),
+                   seen_trainable)
+            shapes[key] += 1
+        seen_trainable = seen_trainable or bool(layer.trainable_weights)
+    return shapes
+
+
+def _median_seconds(fn: Callable[[], tf.Tensor], repeats: int) -> float:
+    fn().numpy()  # trace and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn().numpy()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _passes(hwc: tuple, filters: int, kernel: tuple, strides: tuple, padding: str,
+            grad_input: bool, batch_size: int) -> dict[str, Callable[[], tf.Tensor]]:
+    """One tf.function per pass of one conv shape, on random data."""
+    x = tf.random.normal((batch_size, *hwc))
+    w = tf.random.normal((*kernel, hwc[-1], filters))
+    dy = tf.random.normal(tf.nn.conv2d(x, w, strides, padding).shape)
+    stride4 = [1, *strides, 1]
+    passes = {
+        "forward": lambda: tf.nn.conv2d(x, w, strides, padding),
+        "backward_weights": lambda: tf.raw_ops.Conv2DBackpropFilter(
+            input=x, filter_sizes=w.shape, out_backprop=dy, strides=stride4, padding=padding),
+    }
+    if grad_input:
+        passes["backward_data"] = lambda: tf.raw_ops.Conv2DBackpropInput(
+            input_sizes=x.shape, filter=w, out_backprop=dy, strides=stride4, padding=padding)
+    # Reading one element makes the timer wait for the op without copying its output.
+    return {name: tf.function(lambda fn=fn: fn()[0, 0, 0, 0]) for name, fn in passes.items()}
+
+
+def conv_seconds(model: keras.Model, batch_size: int, repeats: int = 3) -> dict[str, float]:
+    """Seconds per training step spent in each pass of ``model``'s convolutions, each op timed
+    alone on random data (median of ``repeats``), plus their ``total``."""
+    totals = dict.fromkeys(PASSES, 0.0)
+    for shape, count in conv_shapes(model).items():
+        for name, fn in _passes(*shape, batch_size).items():
+            totals[name] += count * _median_seconds(fn, repeats)
+    totals["total"] = sum(totals[name] for name in PASSES)
+    return totals
