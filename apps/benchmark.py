@@ -43,6 +43,10 @@ def _train(args) -> dict:
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
+    if args.conv_floor and (args.precision != "fp32" or args.jit_compile
+                            or args.strategy != "one_device"):
+        raise ValueError("--conv-floor times float32 convs on one device without XLA; drop "
+                         "--precision, --jit-compile and --strategy to use it.")
     overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
     config = resolve_config({
         "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
@@ -88,15 +92,17 @@ def _train(args) -> dict:
         "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
         "tensorflow": tf.__version__,
     }
-    if convs:  # the step's convolutions timed alone: the least a step can cost with these kernels
+    if convs is not None:  # the step's convs timed alone: the least a step costs in them
         result["conv_s_per_step"] = {name: round(t, 3) for name, t in convs.items()}
         result["conv_share_of_step"] = round(convs["total"] * rate / args.batch_size, 3)
     if args.torch_python:
         torch_rate = statistics.median(r[2] for r in rounds)
         result["torch_images_per_s"] = round(torch_rate, 1)
         result["speedup_vs_torch"] = round(statistics.median(r[0] / r[2] for r in rounds), 3)
+        result["round_images_per_s"] = [round(r[0], 1) for r in rounds]
+        result["round_torch_images_per_s"] = [r[2] for r in rounds]
         result["round_speedups_vs_torch"] = [round(r[0] / r[2], 3) for r in rounds]
-        if convs:  # the speed-up a step made of nothing but these conv kernels would have
+        if convs is not None:  # the speed-up of a step made of nothing but these convs
             result["conv_floor_speedup_vs_torch"] = round(
                 args.batch_size / convs["total"] / torch_rate, 3)
     return result
@@ -178,6 +184,7 @@ def _pipeline(args) -> dict:
 
 
 def _positive(text: str) -> int:
+    """argparse type: an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")

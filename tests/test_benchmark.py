@@ -6,7 +6,7 @@ import json
 
 import keras
 import pytest
-from helpers import run_app
+from helpers import error_line, run_app
 
 import keras_wrn
 from keras_wrn.benchmark import conv_seconds, conv_shapes, forward_flops_per_image
@@ -32,26 +32,41 @@ def test_flops_of_resnet_20_match_its_layer_by_layer_count():
 
 
 def test_train_benchmark_runs_and_reports(tmp_path):
-    # A stand-in for the PyTorch interpreter: prints the reference's last line, whatever it runs.
+    # A stand-in for the PyTorch interpreter: the reference's last line, 100, 400 then 200 img/s.
     fake_torch = tmp_path / "torch-python"
-    fake_torch.write_text('#!/bin/sh\necho \'{"train_images_per_s": 100.0}\'\n')
+    fake_torch.write_text(f"""#!/bin/sh
+calls={tmp_path}/calls; echo x >> $calls; n=$(wc -l < $calls)
+echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
+""")
     fake_torch.chmod(0o755)
     result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--json",
                      "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
-                     "--rounds", "2", "--torch-python", fake_torch, "--output", tmp_path / "r.json")
+                     "--rounds", "3", "--torch-python", fake_torch, "--output", tmp_path / "r.json")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
-    assert len(reported["window_images_per_s"]) == 4  # 2 rounds of 2 windows
-    assert reported["torch_images_per_s"] == 100.0
-    rounds = reported["round_speedups_vs_torch"]
-    assert len(rounds) == 2 and reported["speedup_vs_torch"] == pytest.approx(
-        sum(rounds) / 2, abs=1e-3)
+    assert len(reported["window_images_per_s"]) == 6  # 3 rounds of 2 windows
+    # One reference run per round, each paired with its own round's rate; medians reported.
+    assert reported["round_torch_images_per_s"] == [100, 400, 200]
+    assert reported["torch_images_per_s"] == 200
+    ratios = [rate / torch for rate, torch in zip(reported["round_images_per_s"],
+                                                   [100, 400, 200], strict=True)]
+    assert reported["round_speedups_vs_torch"] == pytest.approx(ratios, abs=2e-3)
+    assert reported["speedup_vs_torch"] == pytest.approx(sorted(ratios)[1], abs=2e-3)
+    assert reported["train_images_per_s"] == pytest.approx(
+        sorted(reported["round_images_per_s"])[1], abs=0.06)
     convs = reported["conv_s_per_step"]
     assert convs["total"] == pytest.approx(
         convs["forward"] + convs["backward_data"] + convs["backward_weights"], abs=2e-3)
     assert json.loads((tmp_path / "r.json").read_text())["arch"] == "resnet-20"
+
+
+def test_conv_floor_rejects_what_it_cannot_time():
+    result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--conv-floor",
+                     "--precision", "bf16", check=False)
+    assert result.returncode != 0
+    assert error_line(result).startswith("error: --conv-floor times float32 convs")
 
 
 def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import app_env
+from helpers import ROOT, app_env
 
 import keras_wrn
 from keras_wrn.layers import SeparatedStochasticDepth, StochasticDepth, StochasticResidual
@@ -188,7 +188,8 @@ def test_mirrored_replicas_draw_the_one_device_gates():
     ones a one-device run drops: the replicas' branches stay one model."""
     def draws(strategy: str, devices: int) -> list[list[float]]:
         run = subprocess.run([sys.executable, "-c", _GATES_SCRIPT, strategy, str(devices)],
-                             capture_output=True, text=True, env=app_env(), timeout=120)
+                             capture_output=True, text=True, env=app_env(), timeout=120,
+                             cwd=ROOT)
         assert run.returncode == 0, run.stderr[-2000:]
         return json.loads(run.stdout.strip().splitlines()[-1])
 

@@ -2,7 +2,7 @@
 backward-data and backward-weights, at the step's batch size.
 
 The sum is what one training step costs in convolution kernels alone (oneDNN's on a CPU), so
-``step time / conv time`` says how much of the step anything but a faster kernel can win back.
+``conv time / step time`` is the share of the step only a faster kernel can win back.
 """
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ import tensorflow as tf
 PASSES = ("forward", "backward_data", "backward_weights")
 
 
-def _conv_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
     """Every layer of ``model`` in graph order, nested models and residual branches opened."""
     for layer in model.layers:
         inner = layer if isinstance(layer, keras.Model) else getattr(layer, "branch", None)
         if isinstance(inner, keras.Model):
-            yield from _conv_layers(inner)
+            yield from _leaf_layers(inner)
         else:
             yield layer
 
 
 def conv_shapes(model: keras.Model) -> collections.Counter:
-    """``(input HWC, filters, kernel, stride, padding, needs_input_gradient)`` -> count. A conv
-    before any other trainable layer (the stem) gets no input gradient in training."""
+    """``(input HWC, filters, kernel, stride, padding, needs_input_gradient)`` -> count."""
+    # A conv before any trainable layer (the stem) gets no input gradient in training.
     shapes: collections.Counter = collections.Counter()
     seen_trainable = False
-    for layer in _conv_layers(model):
+    for layer in _leaf_layers(model):
         if isinstance(layer, keras.layers.Conv2D):
             if layer.data_format != "channels_last" or tuple(layer.dilation_rate) != (1, 1):
                 raise ValueError(f"{layer.name}: only channels-last undilated convs are timed.")
@@ -46,6 +46,7 @@ def conv_shapes(model: keras.Model) -> collections.Counter:
 
 
 def _median_seconds(fn: Callable[[], tf.Tensor], repeats: int) -> float:
+    """Median wall time of ``fn`` after one warm-up call."""
     fn().numpy()  # trace and warm up
     times = []
     for _ in range(repeats):
