@@ -67,12 +67,15 @@ def _train(args) -> dict:
 
         # Rounds alternate keras_wrn's windows with a run of the PyTorch reference, so that both
         # see the same load on a shared machine; each round's ratio counts, their median wins.
-        rounds = []
+        rates, windows, torch_rates = [], [], []
         for index in range(args.rounds):
-            rate, windows = median_rate(step, args.batch_size, args.windows, args.steps,
-                                        warmup=3 if index == 0 else 1)
-            rounds.append((rate, windows, _torch_rate(args) if args.torch_python else None))
-        rate = statistics.median(r[0] for r in rounds)
+            round_rate, round_windows = median_rate(step, args.batch_size, args.windows,
+                                                    args.steps, warmup=3 if index == 0 else 1)
+            rates.append(round_rate)
+            windows += round_windows
+            if args.torch_python:
+                torch_rates.append(_torch_rate(args))
+        rate = statistics.median(rates)
         if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
             tf.profiler.experimental.start(args.profile)
             for _ in range(3):
@@ -87,7 +90,7 @@ def _train(args) -> dict:
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
-        "window_images_per_s": [round(r, 1) for _, got, _ in rounds for r in got],
+        "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
         "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
         "tensorflow": tf.__version__,
@@ -96,12 +99,13 @@ def _train(args) -> dict:
         result["conv_s_per_step"] = {name: round(t, 3) for name, t in convs.items()}
         result["conv_share_of_step"] = round(convs["total"] * rate / args.batch_size, 3)
     if args.torch_python:
-        torch_rate = statistics.median(r[2] for r in rounds)
+        torch_rate = statistics.median(torch_rates)
+        ratios = [ours / theirs for ours, theirs in zip(rates, torch_rates, strict=True)]
         result["torch_images_per_s"] = round(torch_rate, 1)
-        result["speedup_vs_torch"] = round(statistics.median(r[0] / r[2] for r in rounds), 3)
-        result["round_images_per_s"] = [round(r[0], 1) for r in rounds]
-        result["round_torch_images_per_s"] = [r[2] for r in rounds]
-        result["round_speedups_vs_torch"] = [round(r[0] / r[2], 3) for r in rounds]
+        result["speedup_vs_torch"] = round(statistics.median(ratios), 3)
+        result["round_images_per_s"] = [round(r, 1) for r in rates]
+        result["round_torch_images_per_s"] = torch_rates
+        result["round_speedups_vs_torch"] = [round(r, 3) for r in ratios]
         if convs is not None:  # the speed-up of a step made of nothing but these convs
             result["conv_floor_speedup_vs_torch"] = round(
                 args.batch_size / convs["total"] / torch_rate, 3)

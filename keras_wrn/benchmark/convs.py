@@ -8,12 +8,12 @@ The sum is what one training step costs in convolution kernels alone (oneDNN's o
 from __future__ import annotations
 
 import collections
-import statistics
-import time
 from collections.abc import Callable, Iterator
 
 import keras
 import tensorflow as tf
+
+from keras_wrn.benchmark.timing import median_rate
 
 PASSES = ("forward", "backward_data", "backward_weights")
 
@@ -45,17 +45,6 @@ def conv_shapes(model: keras.Model) -> collections.Counter:
     return shapes
 
 
-def _median_seconds(fn: Callable[[], tf.Tensor], repeats: int) -> float:
-    """Median wall time of ``fn`` after one warm-up call."""
-    fn().numpy()  # trace and warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn().numpy()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _passes(hwc: tuple, filters: int, kernel: tuple, strides: tuple, padding: str,
             grad_input: bool, batch_size: int) -> dict[str, Callable[[], tf.Tensor]]:
     """One tf.function per pass of one conv shape, on random data."""
@@ -81,6 +70,8 @@ def conv_seconds(model: keras.Model, batch_size: int, repeats: int = 3) -> dict[
     totals = dict.fromkeys(PASSES, 0.0)
     for shape, count in conv_shapes(model).items():
         for name, fn in _passes(*shape, batch_size).items():
-            totals[name] += count * _median_seconds(fn, repeats)
+            calls_per_s, _ = median_rate(lambda fn=fn: fn().numpy(), 1, windows=repeats,
+                                         calls_per_window=1, warmup=1)
+            totals[name] += count / calls_per_s
     totals["total"] = sum(totals[name] for name in PASSES)
     return totals
