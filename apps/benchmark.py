@@ -3,13 +3,17 @@
     python apps/benchmark.py train --arch pyramidnet-110-a48 --batch-size 128 [--precision bf16]
     python apps/benchmark.py infer --arch resnet-20
     python apps/benchmark.py pipeline --data-dir ../shared/data/cifar10/train
+    python apps/benchmark.py winograd --shapes 64@32 512@8
 
 `train` times the training step of apps/train.py (median images/s of timed windows after
 warm-up), counts forward FLOPs from the graph and measures this machine's peak with a large
 matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-python PY` also runs
 ../shared/tools/torch_reference.py with that interpreter for a side-by-side number (`--rounds N`
 alternates the two N times and reports the median ratio); `--conv-floor` times every conv of the
-step alone, the least the step can cost with these kernels.
+step alone with oneDNN, the least the step can cost with those kernels; `--no-winograd` trains
+with oneDNN everywhere. `winograd` times single 3x3 convs (CHANNELS@SIDE) forward and backward with
+oneDNN and with Winograd F(2x2, 3x3) and F(4x4, 3x3): the measurements behind the training
+step's choice.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import numpy as np
 from _app import fail
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+# The channel widths and image sides of the WRN and PyramidNet stages, around the choice's edge.
+WINOGRAD_SHAPES = ("32@32", "48@32", "64@32", "128@32", "64@16", "96@16", "256@16", "64@8",
+                   "80@8", "96@8", "128@8", "512@8")
 TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "torch_reference.py"
 
 
@@ -52,7 +59,7 @@ def _train(args) -> dict:
         "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
         "batch_size": args.batch_size, "strategy": args.strategy,
         "mixed_precision": None if args.precision == "fp32" else args.precision,
-        "jit_compile": args.jit_compile, **overrides})
+        "jit_compile": args.jit_compile, "winograd": args.winograd, **overrides})
     strategy = make_strategy(config.strategy)
     data = load_synthetic(config.input_size(), train_examples=max(2 * args.batch_size, 256),
                           val_examples=10)
@@ -89,7 +96,9 @@ def _train(args) -> dict:
         "precision": args.precision,
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
-        "params": trainer.model.count_params(), "train_images_per_s": round(rate, 1),
+        "params": trainer.model.count_params(),
+        "winograd_convs": len(trainer.winograd_layers),
+        "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
         "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
@@ -187,6 +196,31 @@ def _pipeline(args) -> dict:
             "window_images_per_s": [round(r, 1) for r in windows]}
 
 
+def _winograd(args) -> dict:
+    from keras_wrn.benchmark import winograd_speedup
+    from keras_wrn.kernels import prefers_winograd
+
+    rows = []
+    for channels, side in args.shapes:
+        row = {"channels": channels, "side": side,
+               **winograd_speedup(side, side, channels, channels, args.batch_size)}
+        row["training_step_uses_winograd"] = prefers_winograd(side, side, channels, channels)
+        rows.append(row)
+    return {"kind": "winograd", "batch_size": args.batch_size, "shapes": rows}
+
+
+def _shape(text: str) -> tuple[int, int]:
+    """argparse type: CHANNELS@SIDE, e.g. 64@32."""
+    try:
+        channels, side = (int(part) for part in text.split("@"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not CHANNELS@SIDE, e.g. 64@32") from None
+    if channels < 1 or side < 4 or side % 4:
+        raise argparse.ArgumentTypeError(f"{text}: need channels >= 1 and a side that is a "
+                                         f"multiple of 4 (whole 4x4 tiles)")
+    return channels, side
+
+
 def _positive(text: str) -> int:
     """argparse type: an integer of at least 1."""
     value = int(text)
@@ -206,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--drop-rate", type=float, help="override the stochastic-depth rate")
     train.add_argument("--strategy", default="one_device")
     train.add_argument("--jit-compile", action="store_true")
+    train.add_argument("--winograd", action=argparse.BooleanOptionalAction, default=True,
+                       help="Winograd for the wide 3x3 convs, as apps/train.py (default on)")
     train.add_argument("--windows", type=_positive, default=5)
     train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")
@@ -215,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace there")
     train.add_argument("--conv-floor", action="store_true",
                        help="also time every conv of the step alone (forward, backward-data, "
-                            "backward-weights): the step's cost in conv kernels")
+                            "backward-weights) with oneDNN: the step's cost in those kernels")
     infer = sub.add_parser("infer", help="Keras, SavedModel and TFLite inference")
     infer.add_argument("--arch", required=True)
     infer.add_argument("--batch-size", type=int, default=64)
@@ -227,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--batch-size", type=int, default=128)
     pipeline.add_argument("--cutout", type=int, default=0)
     pipeline.add_argument("--windows", type=int, default=5)
-    for p in (train, infer, pipeline):
+    winograd = sub.add_parser("winograd", help="oneDNN against Winograd, one 3x3 conv at a time")
+    winograd.add_argument("--shapes", type=_shape, nargs="+", metavar="CHANNELS@SIDE",
+                          default=[_shape(s) for s in WINOGRAD_SHAPES])
+    winograd.add_argument("--batch-size", type=int, default=128)
+    for p in (train, infer, pipeline, winograd):
         p.add_argument("--json", action="store_true", help="last line: one JSON object")
         p.add_argument("--output", help="result file (default benchmarks/results/...)")
     return parser
@@ -239,11 +279,12 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.training import ConfigError
 
     try:
-        result = {"train": _train, "infer": _infer, "pipeline": _pipeline}[args.kind](args)
+        result = {"train": _train, "infer": _infer, "pipeline": _pipeline,
+                  "winograd": _winograd}[args.kind](args)
     except (ConfigError, DataError, ValueError) as err:
         fail(str(err))
     result["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    name = args.arch if args.kind != "pipeline" else "pipeline"
+    name = getattr(args, "arch", args.kind)
     output = Path(args.output) if args.output else \
         RESULTS / f"{args.kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
     e.add_argument("--mixed-precision", choices=["bf16", "fp16"])
     e.add_argument("--jit-compile", action=BOOL, help="XLA (measure first: slower on CPU)")
+    e.add_argument("--winograd", action=BOOL,
+                   help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on)")
     e.add_argument("--output-dir", help="default runs/ARCH")
     e.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
     e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
@@ -121,11 +123,13 @@ def main(argv: list[str] | None = None) -> None:
             "train_examples": data.train_size, "val_examples": data.val_size,
             "skipped_images": data.skipped, "image_size": config.input_size(),
             "replicas": strategy.num_replicas_in_sync, "strategy": describe(strategy),
-            "params": params, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "params": params, "winograd_convs": len(trainer.winograd_layers),
+            "tensorflow": tf.__version__, "keras": keras.__version__,
         })
         print(f"{config.arch}: {params:,} parameters, {data.train_size} training / "
               f"{data.val_size} validation images, {strategy.num_replicas_in_sync} replica(s) "
-              f"({describe(strategy)}), recipe {config.recipe}")
+              f"({describe(strategy)}), recipe {config.recipe}, "
+              f"{len(trainer.winograd_layers)} conv(s) on Winograd")
     start = time.perf_counter()
     try:
         history = trainer.fit()

@@ -47,6 +47,7 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
     assert len(reported["window_images_per_s"]) == 6  # 3 rounds of 2 windows
+    assert reported["winograd_convs"] == 5  # the 64-channel 3x3 convs on 8x8 images
     # One reference run per round, each paired with its own round's rate; medians reported.
     assert reported["round_torch_images_per_s"] == [100, 400, 200]
     assert reported["torch_images_per_s"] == 200
@@ -67,6 +68,23 @@ def test_conv_floor_rejects_what_it_cannot_time():
                      "--precision", "bf16", check=False)
     assert result.returncode != 0
     assert error_line(result).startswith("error: --conv-floor times float32 convs")
+
+
+def test_winograd_benchmark_times_both_kernels_per_shape(tmp_path):
+    result = run_app("benchmark.py", "winograd", "--shapes", "8@8", "96@4", "--batch-size", "2",
+                     "--json", "--output", tmp_path / "w.json")
+    rows = json.loads(result.stdout.strip().splitlines()[-1])["shapes"]
+    assert [(r["channels"], r["side"], r["training_step_uses_winograd"]) for r in rows] == [
+        (8, 8, False), (96, 4, True)]
+    for row in rows:
+        for tile in ("f2", "f4"):
+            assert row[f"speedup_{tile}"] == pytest.approx(
+                row["onednn_ms"] / row[f"winograd_{tile}_ms"], rel=0.01)
+
+
+def test_winograd_benchmark_rejects_a_bad_shape():
+    result = run_app("benchmark.py", "winograd", "--shapes", "64x8", check=False)
+    assert result.returncode == 2 and "is not CHANNELS@SIDE, e.g. 64@32" in result.stderr
 
 
 def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):

@@ -8,24 +8,15 @@ The sum is what one training step costs in convolution kernels alone (oneDNN's o
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
 
 from keras_wrn.benchmark.timing import median_rate
+from keras_wrn.models.walk import leaf_layers
 
 PASSES = ("forward", "backward_data", "backward_weights")
-
-
-def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
-    """Every layer of ``model`` in graph order, nested models and residual branches opened."""
-    for layer in model.layers:
-        inner = layer if isinstance(layer, keras.Model) else getattr(layer, "branch", None)
-        if isinstance(inner, keras.Model):
-            yield from _leaf_layers(inner)
-        else:
-            yield layer
 
 
 def conv_shapes(model: keras.Model) -> collections.Counter:
@@ -33,7 +24,7 @@ def conv_shapes(model: keras.Model) -> collections.Counter:
     # A conv before any trainable layer (the stem) gets no input gradient in training.
     shapes: collections.Counter = collections.Counter()
     seen_trainable = False
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.Conv2D):
             if layer.data_format != "channels_last" or tuple(layer.dilation_rate) != (1, 1):
                 raise ValueError(f"{layer.name}: only channels-last undilated convs are timed.")

@@ -67,6 +67,7 @@ class TrainConfig:
     cpu_devices: int = 0
     mixed_precision: str | None = None
     jit_compile: bool = False
+    winograd: bool = True
     output_dir: str | None = None
     checkpoint_steps: int = 0
     steps_per_epoch: int | None = None

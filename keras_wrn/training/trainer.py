@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from keras_wrn.data import AugmentConfig, DataSource, eval_dataset, train_dataset
 from keras_wrn.data.pipeline import distribute_options
+from keras_wrn.kernels import winograd_convolutions, winograd_layers
 from keras_wrn.models import build_model
 from keras_wrn.training import artifacts
 from keras_wrn.training.config import ConfigError, TrainConfig
@@ -92,6 +93,8 @@ class Trainer:
                 strategy.cluster_resolver, self.manager)
         elif self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        # The step's graph computes the wide 3x3 convs with Winograd; the model is unchanged.
+        self.winograd_layers = winograd_layers(self.model) if config.winograd else []
         self.train_step = self._make_train_step()
         self._eval_step = make_eval_step(self.model, strategy)
 
@@ -123,7 +126,10 @@ class Trainer:
 
         @tf.function(jit_compile=config.jit_compile or None, reduce_retracing=True)
         def step(batch):
-            loss, correct = self.strategy.run(replica_step, args=batch)
+            # Around strategy.run, not in replica_step: MirroredStrategy traces the replicas in
+            # threads, which must all see the swap.
+            with winograd_convolutions(self.winograd_layers):
+                loss, correct = self.strategy.run(replica_step, args=batch)
             reduce = self.strategy.reduce
             return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None) / global_batch,
                     reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / global_batch)

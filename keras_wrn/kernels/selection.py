@@ -1,0 +1,62 @@
+"""Which convolutions of a model the training step computes with Winograd, and the swap itself.
+
+The model keeps its Keras ``Conv2D`` layers: only the graph of the training step is traced with
+the Winograd op, so checkpoints, evaluation and exports are unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import keras
+import tensorflow as tf
+
+from keras_wrn.kernels.winograd import winograd_conv2d
+from keras_wrn.models.walk import leaf_layers
+
+
+def prefers_winograd(height: int, width: int, in_channels: int, out_channels: int) -> bool:
+    """Where F(4x4, 3x3) beat oneDNN on this project's CPU, forward plus both gradients at batch
+    128 (``python apps/benchmark.py winograd``): from 96 channels, and from 64 on images of
+    16x16 or less. Narrower convolutions are bound by the tile transforms' memory traffic."""
+    channels = min(in_channels, out_channels)
+    return channels >= 96 or (channels >= 64 and height * width <= 256)
+
+
+def winograd_eligible(layer: keras.layers.Layer) -> bool:
+    """A float32, channels-last, 'same' 3x3 stride-1 undilated ungrouped Conv2D on a static
+    image size in whole 4x4 tiles, that :func:`prefers_winograd`."""
+    if type(layer) is not keras.layers.Conv2D or layer.compute_dtype != "float32":
+        return False
+    if (tuple(layer.kernel_size) != (3, 3) or tuple(layer.strides) != (1, 1)
+            or tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1
+            or layer.padding != "same" or layer.data_format != "channels_last"):
+        return False
+    height, width, channels = layer.input.shape[1:]
+    if height is None or width is None or height % 4 or width % 4:
+        return False
+    return prefers_winograd(height, width, channels, layer.filters)
+
+
+def winograd_layers(model: keras.Model) -> list[keras.layers.Conv2D]:
+    """The convolutions of ``model`` (nested models and residual branches opened) that the
+    training step should compute with Winograd."""
+    return [layer for layer in leaf_layers(model) if winograd_eligible(layer)]
+
+
+def _winograd_op(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    return winograd_conv2d(inputs, tf.convert_to_tensor(kernel))
+
+
+@contextlib.contextmanager
+def winograd_convolutions(layers: Sequence[keras.layers.Conv2D]) -> Iterator[None]:
+    """Within the block, ``layers`` convolve with :func:`winograd_conv2d`: wrap the tracing of a
+    training step. Afterwards they are plain Conv2D layers again."""
+    for layer in layers:
+        layer.convolution_op = _winograd_op
+    try:
+        yield
+    finally:
+        for layer in layers:
+            del layer.convolution_op

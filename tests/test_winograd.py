@@ -1,0 +1,95 @@
+"""Winograd convolutions: equal to TensorFlow's conv forward and backward, and chosen for the
+wide 3x3 convs only. Training with them on two replicas is checked against oneDNN on one in
+test_training.py."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_wrn.kernels import (
+    prefers_winograd,
+    winograd_conv2d,
+    winograd_convolutions,
+    winograd_eligible,
+    winograd_layers,
+)
+from keras_wrn.models import build_model
+
+
+def _forward_and_gradients(conv, x, kernel, dy):
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = conv(x, kernel)
+    return (y, *tape.gradient(y, [x, kernel], output_gradients=dy))
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("eager", [True, False])
+def test_winograd_equals_conv2d_forward_and_backward(tile, eager):
+    rng = np.random.default_rng(tile)
+    x = tf.constant(rng.normal(size=(3, 8, 12, 5)), tf.float32)  # not square, C_in != C_out
+    kernel = tf.constant(rng.normal(size=(3, 3, 5, 7)), tf.float32)
+    dy = tf.constant(rng.normal(size=(3, 8, 12, 7)), tf.float32)
+
+    def run(conv):
+        fn = _forward_and_gradients if eager else tf.function(_forward_and_gradients)
+        return fn(conv, x, kernel, dy)
+
+    expected = run(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"))
+    got = run(lambda x, k: winograd_conv2d(x, k, tile=tile))
+    for name, want, have in zip(("output", "input gradient", "kernel gradient"), expected, got,
+                                strict=True):
+        scale = float(tf.reduce_max(tf.abs(want)))
+        np.testing.assert_allclose(have, want, atol=1e-5 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("shape, kernel, tile", [
+    ((1, 6, 8, 2), (3, 3, 2, 2), 4),  # 6 rows are not whole 4x4 tiles
+    ((1, 8, 8, 2), (5, 5, 2, 2), 4),  # not 3x3
+    ((1, 8, 8, 2), (3, 3, 2, 2), 3),  # no such tile
+])
+def test_winograd_rejects_what_it_cannot_compute(shape, kernel, tile):
+    with pytest.raises(ValueError, match="winograd_conv2d takes a 3x3 kernel"):
+        winograd_conv2d(tf.zeros(shape), tf.zeros(kernel), tile=tile)
+
+
+def test_the_rule_picks_wide_convs():
+    assert prefers_winograd(8, 8, 512, 512) and prefers_winograd(32, 32, 128, 128)
+    assert prefers_winograd(16, 16, 64, 64) and not prefers_winograd(32, 32, 64, 64)
+    assert not prefers_winograd(8, 8, 64, 48)  # the narrower side counts
+
+
+def test_wrn_uses_winograd_for_its_wide_stride_one_3x3_convs_only():
+    model = build_model("wrn-16-8")
+    chosen = winograd_layers(model)
+    # Per stage: the second conv of block 1 and both of block 2. The first conv of each stage
+    # (16 input channels, or stride 2), the stem and the 1x1 shortcuts keep oneDNN.
+    assert len(chosen) == 9
+    assert all(layer.kernel_size == (3, 3) and layer.strides == (1, 1) for layer in chosen)
+    assert {layer.input.shape[-1] for layer in chosen} == {128, 256, 512}
+    # PyramidNet-110-a48 widens to 64 channels only at its very end, on 8x8 images.
+    narrow = winograd_layers(build_model("pyramidnet-110-a48"))
+    assert [tuple(layer.input.shape[1:]) for layer in narrow] == [(8, 8, 64)]
+
+
+def test_mixed_precision_convs_keep_onednn():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model("wrn-16-8")
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert not any(winograd_eligible(layer) for layer in model.layers)
+
+
+def test_layers_are_plain_conv2d_again_after_the_block():
+    model = build_model("wrn-16-8")
+    chosen = winograd_layers(model)
+    x = tf.random.uniform((2, 32, 32, 3), 0, 255)
+    expected = model(x, training=False)
+    with winograd_convolutions(chosen):
+        assert all("convolution_op" in vars(layer) for layer in chosen)
+        np.testing.assert_allclose(model(x, training=False), expected, rtol=1e-4, atol=1e-4)
+    assert not any("convolution_op" in vars(layer) for layer in chosen)
