@@ -51,9 +51,10 @@ def _train(args) -> dict:
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
     if args.conv_floor and (args.precision != "fp32" or args.jit_compile
-                            or args.strategy != "one_device"):
-        raise ValueError("--conv-floor times float32 convs on one device without XLA; drop "
-                         "--precision, --jit-compile and --strategy to use it.")
+                            or args.strategy != "one_device" or args.winograd):
+        raise ValueError("--conv-floor times oneDNN's float32 convs on one device without XLA; "
+                         "add --no-winograd and drop --precision, --jit-compile and --strategy "
+                         "to use it.")
     overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
     config = resolve_config({
         "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
@@ -266,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     winograd = sub.add_parser("winograd", help="oneDNN against Winograd, one 3x3 conv at a time")
     winograd.add_argument("--shapes", type=_shape, nargs="+", metavar="CHANNELS@SIDE",
                           default=[_shape(s) for s in WINOGRAD_SHAPES])
-    winograd.add_argument("--batch-size", type=int, default=128)
+    winograd.add_argument("--batch-size", type=_positive, default=128)
     for p in (train, infer, pipeline, winograd):
         p.add_argument("--json", action="store_true", help="last line: one JSON object")
         p.add_argument("--output", help="result file (default benchmarks/results/...)")

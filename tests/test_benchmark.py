@@ -41,13 +41,14 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
     fake_torch.chmod(0o755)
     result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--json",
                      "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
+                     "--no-winograd",
                      "--rounds", "3", "--torch-python", fake_torch, "--output", tmp_path / "r.json")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
     assert len(reported["window_images_per_s"]) == 6  # 3 rounds of 2 windows
-    assert reported["winograd_convs"] == 5  # the 64-channel 3x3 convs on 8x8 images
+    assert reported["winograd_convs"] == 0  # --no-winograd: the floor's own oneDNN kernels
     # One reference run per round, each paired with its own round's rate; medians reported.
     assert reported["round_torch_images_per_s"] == [100, 400, 200]
     assert reported["torch_images_per_s"] == 200
@@ -64,10 +65,10 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
 
 
 def test_conv_floor_rejects_what_it_cannot_time():
-    result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--conv-floor",
-                     "--precision", "bf16", check=False)
-    assert result.returncode != 0
-    assert error_line(result).startswith("error: --conv-floor times float32 convs")
+    result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--conv-floor", check=False)
+    assert result.returncode != 0  # Winograd on: the step no longer runs only oneDNN convs
+    assert error_line(result).startswith("error: --conv-floor times oneDNN's float32 convs")
+    assert "add --no-winograd" in error_line(result)
 
 
 def test_winograd_benchmark_times_both_kernels_per_shape(tmp_path):

@@ -1,6 +1,6 @@
-"""Winograd convolutions: equal to TensorFlow's conv forward and backward, and chosen for the
-wide 3x3 convs only. Training with them on two replicas is checked against oneDNN on one in
-test_training.py."""
+"""Winograd convolutions: equal to TensorFlow's conv forward and backward, chosen for the wide
+3x3 convs only, and in the training step's graph with the same result as oneDNN's. Training with
+them on two replicas is checked against oneDNN on one in test_training.py."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
 from keras_wrn.kernels import (
     prefers_winograd,
     winograd_conv2d,
     winograd_convolutions,
-    winograd_eligible,
     winograd_layers,
 )
 from keras_wrn.models import build_model
+from keras_wrn.training import Trainer, make_strategy, resolve_config
 
 
 def _forward_and_gradients(conv, x, kernel, dy):
@@ -28,11 +29,15 @@ def _forward_and_gradients(conv, x, kernel, dy):
 
 @pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize("eager", [True, False])
-def test_winograd_equals_conv2d_forward_and_backward(tile, eager):
+@pytest.mark.parametrize("x_shape, out_channels", [
+    ((3, 8, 12, 5), 7),  # not square, C_in != C_out
+    ((2, 8, 8, 128), 96),  # wide: rounding grows with the channels summed
+])
+def test_winograd_equals_conv2d_forward_and_backward(tile, eager, x_shape, out_channels):
     rng = np.random.default_rng(tile)
-    x = tf.constant(rng.normal(size=(3, 8, 12, 5)), tf.float32)  # not square, C_in != C_out
-    kernel = tf.constant(rng.normal(size=(3, 3, 5, 7)), tf.float32)
-    dy = tf.constant(rng.normal(size=(3, 8, 12, 7)), tf.float32)
+    x = tf.constant(rng.normal(size=x_shape), tf.float32)
+    kernel = tf.constant(rng.normal(size=(3, 3, x_shape[-1], out_channels)), tf.float32)
+    dy = tf.constant(rng.normal(size=(*x_shape[:3], out_channels)), tf.float32)
 
     def run(conv):
         fn = _forward_and_gradients if eager else tf.function(_forward_and_gradients)
@@ -50,9 +55,11 @@ def test_winograd_equals_conv2d_forward_and_backward(tile, eager):
     ((1, 6, 8, 2), (3, 3, 2, 2), 4),  # 6 rows are not whole 4x4 tiles
     ((1, 8, 8, 2), (5, 5, 2, 2), 4),  # not 3x3
     ((1, 8, 8, 2), (3, 3, 2, 2), 3),  # no such tile
+    ((1, 8, 8, 3), (3, 3, 2, 2), 4),  # input channels are not the kernel's
+    ((8, 8, 2), (3, 3, 2, 2), 4),  # no batch axis
 ])
 def test_winograd_rejects_what_it_cannot_compute(shape, kernel, tile):
-    with pytest.raises(ValueError, match="winograd_conv2d takes a 3x3 kernel"):
+    with pytest.raises(ValueError, match=r"winograd_conv2d takes an \[N, H, W, C\] input"):
         winograd_conv2d(tf.zeros(shape), tf.zeros(kernel), tile=tile)
 
 
@@ -81,7 +88,7 @@ def test_mixed_precision_convs_keep_onednn():
         model = build_model("wrn-16-8")
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
-    assert not any(winograd_eligible(layer) for layer in model.layers)
+    assert winograd_layers(model) == []
 
 
 def test_layers_are_plain_conv2d_again_after_the_block():
@@ -94,3 +101,32 @@ def test_layers_are_plain_conv2d_again_after_the_block():
         assert all("convolution_op" in vars(layer) for layer in chosen)
         np.testing.assert_allclose(model(x, training=False), expected, rtol=1e-4, atol=1e-4)
     assert not any("convolution_op" in vars(layer) for layer in chosen)
+
+
+def _small_wrn_trainer(output_dir, winograd: bool) -> Trainer:
+    """WRN-10-6 on 8x8 images: Winograd for its 96-channel 8x8 and 192-channel 4x4 convs."""
+    config = resolve_config({"arch": "wrn", "depth": 10, "widen_factor": 6, "image_size": 8,
+                             "dataset": "synthetic", "recipe": "quick", "batch_size": 16,
+                             "strategy": "one_device", "winograd": winograd})
+    data = load_synthetic(8, train_examples=32, val_examples=8)
+    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
+
+
+def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
+    trainers = {on: _small_wrn_trainer(tmp_path / str(on), on) for on in (True, False)}
+    data = trainers[True].data
+    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
+    losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
+    assert losses[True] == pytest.approx(losses[False], rel=1e-5)
+    for a, b in zip(trainers[True].model.weights, trainers[False].model.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)
+
+    def graph_functions(trainer: Trainer) -> str:
+        graph = trainer.train_step.get_concrete_function(batch).graph.as_graph_def()
+        return " ".join(f.signature.name for f in graph.library.function)
+
+    assert len(trainers[True].winograd_layers) == 2
+    assert "_input_transform" in graph_functions(trainers[True])  # the step's graph has it
+    assert "_input_transform" not in graph_functions(trainers[False])
+    # After tracing, the model is plain Keras again: what evaluation and export see.
+    assert not any("convolution_op" in vars(layer) for layer in trainers[True].winograd_layers)

@@ -1,6 +1,5 @@
-"""Benchmarks: graph-counted FLOPs, throughput timing, the machine's measured peak and the
-convolution floor of a training step, and
-oneDNN against Winograd per convolution."""
+"""Benchmarks: graph-counted FLOPs, throughput timing, the machine's measured peak, the
+convolution floor of a training step, and oneDNN against Winograd per convolution."""
 
 from keras_wrn.benchmark.convs import conv_seconds, conv_shapes
 from keras_wrn.benchmark.flops import forward_flops_per_image

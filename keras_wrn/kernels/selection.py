@@ -33,30 +33,43 @@ def winograd_eligible(layer: keras.layers.Layer) -> bool:
             or tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1
             or layer.padding != "same" or layer.data_format != "channels_last"):
         return False
-    height, width, channels = layer.input.shape[1:]
+    try:
+        height, width, channels = layer.input.shape[1:]
+    except (AttributeError, ValueError):  # never called on a symbolic input
+        return False
     if height is None or width is None or height % 4 or width % 4:
         return False
     return prefers_winograd(height, width, channels, layer.filters)
 
 
 def winograd_layers(model: keras.Model) -> list[keras.layers.Conv2D]:
-    """The convolutions of ``model`` (nested models and residual branches opened) that the
-    training step should compute with Winograd."""
-    return [layer for layer in leaf_layers(model) if winograd_eligible(layer)]
+    """The convolutions of ``model`` (nested models and residual branches opened, each once)
+    that the training step should compute with Winograd."""
+    chosen = {id(layer): layer for layer in leaf_layers(model) if winograd_eligible(layer)}
+    return list(chosen.values())
 
 
 def _winograd_op(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """The swapped-in ``Conv2D.convolution_op``; a call at a size not in whole 4x4 tiles (a
+    shared layer reused at another size) keeps TensorFlow's conv."""
+    height, width = inputs.shape[1:3]
+    if height is None or width is None or height % 4 or width % 4:
+        return tf.nn.conv2d(inputs, kernel, 1, "SAME")
     return winograd_conv2d(inputs, tf.convert_to_tensor(kernel))
 
 
 @contextlib.contextmanager
 def winograd_convolutions(layers: Sequence[keras.layers.Conv2D]) -> Iterator[None]:
     """Within the block, ``layers`` convolve with :func:`winograd_conv2d`: wrap the tracing of a
-    training step. Afterwards they are plain Conv2D layers again."""
-    for layer in layers:
+    training step. Afterwards each layer's own ``convolution_op`` is back."""
+    saved = {id(layer): (layer, vars(layer).get("convolution_op")) for layer in layers}
+    for layer, _ in saved.values():
         layer.convolution_op = _winograd_op
     try:
         yield
     finally:
-        for layer in layers:
-            del layer.convolution_op
+        for layer, own in saved.values():
+            if own is None:
+                del layer.convolution_op
+            else:
+                layer.convolution_op = own

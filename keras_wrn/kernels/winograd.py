@@ -4,7 +4,9 @@ A 3x3 stride-1 convolution computed on m x m output tiles takes (m+2)^2 multipli
 channel pair instead of 9 m^2: 2.25x fewer FLOPs for m = 2, 4x for m = 4, as (m+2)^2 batched
 matmuls between elementwise tile transforms (compiled with XLA, which fuses them). The weight
 gradient reuses the forward's transformed input, so it is one more batched matmul: that is where
-oneDNN's CPU kernels are slowest per FLOP. The input gradient stays with oneDNN.
+oneDNN's CPU kernels are slowest per FLOP. The price is memory: each such layer keeps its
+transformed input, (m+2)^2 / m^2 times its input (2.25x for m = 4), until the backward pass. The
+input gradient stays with oneDNN.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-# Y = A^T [(G g G^T) * (B^T d B)] A on (m+2) x (m+2) input tiles taken every m pixels.
+# Y = A^T [(G g G^T) * (B^T d B)] A on (m+2) x (m+2) input tiles taken every m pixels. The
+# training step uses m = 4; m = 2 is there for `apps/benchmark.py winograd` to compare.
 TRANSFORMS = {
     2: {"BT": ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
         "G": ((1, 0, 0), (1 / 2, 1 / 2, 1 / 2), (1 / 2, -1 / 2, 1 / 2), (0, 0, 1)),
@@ -66,18 +69,19 @@ def _output_gradient_transform(dy: tf.Tensor, m: int) -> tf.Tensor:
     pixels = tf.split(tf.nn.space_to_depth(dy, m), m * m, -1)  # row-major within a tile
     columns = [_combine(a, pixels[col::m]) for col in range(m)]
     tiles = [t for i in range(m + 2) for t in _combine(a, [column[i] for column in columns])]
-    return tf.reshape(tf.stack(tiles), ((m + 2) ** 2, -1, dy.shape[-1]))
+    return tf.reshape(tf.stack(tiles), ((m + 2) ** 2, -1, dy.shape[-1]))  # C is static here
 
 
 def winograd_conv2d(x: tf.Tensor, kernel: tf.Tensor, tile: int = 4) -> tf.Tensor:
     """'same' 3x3 stride-1 convolution of channels-last ``x`` (height and width multiples of
     ``tile``, 2 or 4) with a [3, 3, C_in, C_out] ``kernel``; ``tf.nn.conv2d`` up to rounding."""
-    h, w = x.shape[1:3]
-    if (tile not in TRANSFORMS or tuple(kernel.shape[:2]) != (3, 3) or h is None or w is None
-            or h % tile or w % tile):
-        raise ValueError(f"winograd_conv2d takes a 3x3 kernel, tile 2 or 4 and a static height "
-                         f"and width that are multiples of the tile; got kernel {kernel.shape}, "
-                         f"tile {tile} and input {x.shape}.")
+    h, w = x.shape[1:3] if x.shape.rank == 4 else (None, None)
+    if (tile not in TRANSFORMS or kernel.shape.rank != 4 or tuple(kernel.shape[:2]) != (3, 3)
+            or x.shape[-1] != kernel.shape[2] or h is None or w is None or h % tile
+            or w % tile):
+        raise ValueError(f"winograd_conv2d takes an [N, H, W, C] input, a [3, 3, C, C_out] "
+                         f"kernel, tile 2 or 4 and a static H and W that are multiples of the "
+                         f"tile; got input {x.shape}, kernel {kernel.shape} and tile {tile}.")
     cin, cout = kernel.shape[2:]
     a = tile + 2
     g = tf.constant(TRANSFORMS[tile]["G"], kernel.dtype)
