@@ -72,15 +72,14 @@ def test_conv_floor_rejects_what_it_cannot_time():
 
 
 def test_winograd_benchmark_times_both_kernels_per_shape(tmp_path):
-    result = run_app("benchmark.py", "winograd", "--shapes", "8@8", "96@4", "--batch-size", "2",
+    result = run_app("benchmark.py", "winograd", "--shapes", "96@4", "--batch-size", "1",
                      "--json", "--output", tmp_path / "w.json")
-    rows = json.loads(result.stdout.strip().splitlines()[-1])["shapes"]
-    assert [(r["channels"], r["side"], r["training_step_uses_winograd"]) for r in rows] == [
-        (8, 8, False), (96, 4, True)]
-    for row in rows:
-        for tile in ("f2", "f4"):
-            assert row[f"speedup_{tile}"] == pytest.approx(
-                row["onednn_ms"] / row[f"winograd_{tile}_ms"], rel=0.01)
+    (row,) = json.loads(result.stdout.strip().splitlines()[-1])["shapes"]
+    assert (row["channels"], row["side"], row["training_step_uses_winograd"]) == (96, 4, True)
+    for tile in ("f2", "f4"):
+        assert row[f"speedup_{tile}"] == pytest.approx(
+            row["onednn_ms"] / row[f"winograd_{tile}_ms"], rel=0.01)
+    assert json.loads((tmp_path / "w.json").read_text())["kind"] == "winograd"
 
 
 def test_winograd_benchmark_rejects_a_bad_shape():

@@ -28,20 +28,18 @@ def _forward_and_gradients(conv, x, kernel, dy):
 
 
 @pytest.mark.parametrize("tile", [2, 4])
-@pytest.mark.parametrize("eager", [True, False])
 @pytest.mark.parametrize("x_shape, out_channels", [
     ((3, 8, 12, 5), 7),  # not square, C_in != C_out
     ((2, 8, 8, 128), 96),  # wide: rounding grows with the channels summed
 ])
-def test_winograd_equals_conv2d_forward_and_backward(tile, eager, x_shape, out_channels):
+def test_winograd_equals_conv2d_forward_and_backward(tile, x_shape, out_channels):
     rng = np.random.default_rng(tile)
     x = tf.constant(rng.normal(size=x_shape), tf.float32)
     kernel = tf.constant(rng.normal(size=(3, 3, x_shape[-1], out_channels)), tf.float32)
     dy = tf.constant(rng.normal(size=(*x_shape[:3], out_channels)), tf.float32)
 
-    def run(conv):
-        fn = _forward_and_gradients if eager else tf.function(_forward_and_gradients)
-        return fn(conv, x, kernel, dy)
+    def run(conv):  # in a graph, as the training step runs it
+        return tf.function(_forward_and_gradients)(conv, x, kernel, dy)
 
     expected = run(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"))
     got = run(lambda x, k: winograd_conv2d(x, k, tile=tile))
