@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import keras
 import tensorflow as tf
 
-from keras_wrn.kernels.winograd import winograd_conv2d
+from keras_wrn.kernels.winograd import fits_tiles, winograd_conv2d
 from keras_wrn.models.walk import leaf_layers
 
 
@@ -37,7 +37,7 @@ def winograd_eligible(layer: keras.layers.Layer) -> bool:
         height, width, channels = layer.input.shape[1:]
     except (AttributeError, ValueError):  # never called on a symbolic input
         return False
-    if height is None or width is None or height % 4 or width % 4:
+    if not fits_tiles(height, width):
         return False
     return prefers_winograd(height, width, channels, layer.filters)
 
@@ -52,8 +52,7 @@ def winograd_layers(model: keras.Model) -> list[keras.layers.Conv2D]:
 def _winograd_op(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     """The swapped-in ``Conv2D.convolution_op``; a call at a size not in whole 4x4 tiles (a
     shared layer reused at another size) keeps TensorFlow's conv."""
-    height, width = inputs.shape[1:3]
-    if height is None or width is None or height % 4 or width % 4:
+    if not fits_tiles(*inputs.shape[1:3]):
         return tf.nn.conv2d(inputs, kernel, 1, "SAME")
     return winograd_conv2d(inputs, tf.convert_to_tensor(kernel))
 

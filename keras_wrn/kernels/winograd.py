@@ -31,6 +31,12 @@ TRANSFORMS = {
 }
 
 
+def fits_tiles(height: int | None, width: int | None, tile: int = 4) -> bool:
+    """Whether a static ``height`` x ``width`` image is made of whole ``tile`` x ``tile`` tiles."""
+    return height is not None and width is not None and height % tile == 0 \
+        and width % tile == 0
+
+
 def _combine(matrix: Sequence[Sequence[float]], parts: Sequence[tf.Tensor]) -> list[tf.Tensor]:
     """``matrix @ parts`` along one tile axis, as adds of the parts its nonzero entries pick."""
     out = []
@@ -77,8 +83,7 @@ def winograd_conv2d(x: tf.Tensor, kernel: tf.Tensor, tile: int = 4) -> tf.Tensor
     ``tile``, 2 or 4) with a [3, 3, C_in, C_out] ``kernel``; ``tf.nn.conv2d`` up to rounding."""
     h, w = x.shape[1:3] if x.shape.rank == 4 else (None, None)
     if (tile not in TRANSFORMS or kernel.shape.rank != 4 or tuple(kernel.shape[:2]) != (3, 3)
-            or x.shape[-1] != kernel.shape[2] or h is None or w is None or h % tile
-            or w % tile):
+            or x.shape[-1] != kernel.shape[2] or not fits_tiles(h, w, tile)):
         raise ValueError(f"winograd_conv2d takes an [N, H, W, C] input, a [3, 3, C, C_out] "
                          f"kernel, tile 2 or 4 and a static H and W that are multiples of the "
                          f"tile; got input {x.shape}, kernel {kernel.shape} and tile {tile}.")
