@@ -11,9 +11,9 @@ matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-python PY` also runs
 ../shared/tools/torch_reference.py with that interpreter for a side-by-side number (`--rounds N`
 alternates the two N times and reports the median ratio); `--conv-floor` times every conv of the
 step alone with oneDNN, the least the step can cost with those kernels; `--no-winograd` trains
-with oneDNN everywhere. `winograd` times single 3x3 convs (CHANNELS@SIDE) forward and backward with
-oneDNN and with Winograd F(2x2, 3x3) and F(4x4, 3x3): the measurements behind the training
-step's choice.
+with oneDNN everywhere and `--no-xla-fusion` without XLA fusing the elementwise ops.
+`winograd` times single 3x3 convs (CHANNELS@SIDE) forward and backward with oneDNN and with
+Winograd F(2x2, 3x3) and F(4x4, 3x3): the measurements behind the training step's choice.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def _train(args) -> dict:
         peak_flops_per_s,
     )
     from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+    from keras_wrn.kernels import enable_xla_fusion, xla_fusion_applies
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
@@ -60,7 +61,11 @@ def _train(args) -> dict:
         "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
         "batch_size": args.batch_size, "strategy": args.strategy,
         "mixed_precision": None if args.precision == "fp32" else args.precision,
-        "jit_compile": args.jit_compile, "winograd": args.winograd, **overrides})
+        "jit_compile": args.jit_compile, "winograd": args.winograd,
+        "xla_fusion": args.xla_fusion, **overrides})
+    fusion = config.xla_fusion and xla_fusion_applies(config.cpu_devices)
+    if fusion:
+        enable_xla_fusion()  # before devices and graphs: TensorFlow reads it once
     strategy = make_strategy(config.strategy)
     data = load_synthetic(config.input_size(), train_examples=max(2 * args.batch_size, 256),
                           val_examples=10)
@@ -98,7 +103,7 @@ def _train(args) -> dict:
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(),
-        "winograd_convs": len(trainer.winograd_layers),
+        "winograd_convs": len(trainer.winograd_layers), "xla_fusion": fusion,
         "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
@@ -243,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--jit-compile", action="store_true")
     train.add_argument("--winograd", action=argparse.BooleanOptionalAction, default=True,
                        help="Winograd for the wide 3x3 convs, as apps/train.py (default on)")
+    train.add_argument("--xla-fusion", action=argparse.BooleanOptionalAction, default=True,
+                       help="XLA fusion of the elementwise ops, as apps/train.py (default on)")
     train.add_argument("--windows", type=_positive, default=5)
     train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")

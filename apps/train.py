@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--jit-compile", action=BOOL, help="XLA (measure first: slower on CPU)")
     e.add_argument("--winograd", action=BOOL,
                    help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on)")
+    e.add_argument("--xla-fusion", action=BOOL,
+                   help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on, "
+                        "off in the quick recipe)")
     e.add_argument("--output-dir", help="default runs/ARCH")
     e.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
     e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     import tensorflow as tf
 
     from keras_wrn.data import DataError, load_data
+    from keras_wrn.kernels import enable_xla_fusion, xla_fusion_applies
     from keras_wrn.training import (
         PREEMPTED_EXIT_CODE,
         ConfigError,
@@ -104,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
+        fusion = config.xla_fusion and xla_fusion_applies(config.cpu_devices)
+        if fusion:
+            enable_xla_fusion()  # before devices and graphs: TensorFlow reads it once
         strategy = make_strategy(config.strategy, config.cpu_devices)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
@@ -124,12 +131,14 @@ def main(argv: list[str] | None = None) -> None:
             "skipped_images": data.skipped, "image_size": config.input_size(),
             "replicas": strategy.num_replicas_in_sync, "strategy": describe(strategy),
             "params": params, "winograd_convs": len(trainer.winograd_layers),
+            "xla_fusion": fusion,
             "tensorflow": tf.__version__, "keras": keras.__version__,
         })
         print(f"{config.arch}: {params:,} parameters, {data.train_size} training / "
               f"{data.val_size} validation images, {strategy.num_replicas_in_sync} replica(s) "
               f"({describe(strategy)}), recipe {config.recipe}, "
-              f"{len(trainer.winograd_layers)} conv(s) on Winograd")
+              f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
+              f"XLA fusion {'on' if fusion else 'off'}")
     start = time.perf_counter()
     try:
         history = trainer.fit()

@@ -11,6 +11,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras
 import pytest
+import tensorflow as tf
+from helpers import TINY, run_app
+
+# TensorFlow reads TF_XLA_FLAGS once, when it optimises its first graph: do that now, so that an
+# app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
+# fusion on for the rest of the worker's tests.
+tf.function(lambda: tf.constant(0))()
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +25,11 @@ def _seed():
     keras.utils.set_random_seed(0)
     yield
     keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The README's quick start on the tiny model, 3 epochs: (output folder, stdout)."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    result = run_app("train.py", *TINY, "--epochs", "3", "--output-dir", out)
+    return out, result.stdout

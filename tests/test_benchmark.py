@@ -6,7 +6,7 @@ import json
 
 import keras
 import pytest
-from helpers import error_line, run_app
+from helpers import call_app, error_line, run_app
 
 import keras_wrn
 from keras_wrn.benchmark import conv_seconds, conv_shapes, forward_flops_per_image
@@ -42,8 +42,12 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
     result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--json",
                      "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
                      "--no-winograd",
-                     "--rounds", "3", "--torch-python", fake_torch, "--output", tmp_path / "r.json")
+                     "--rounds", "3", "--torch-python", fake_torch, "--output", tmp_path / "r.json",
+                     TF_CPP_MIN_LOG_LEVEL="0")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
+    # XLA fusion is on by default; with Winograd off, nothing else would compile with XLA.
+    assert reported["xla_fusion"] is True
+    assert "Compiled cluster using XLA" in result.stderr
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
@@ -65,7 +69,7 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
 
 
 def test_conv_floor_rejects_what_it_cannot_time():
-    result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--conv-floor", check=False)
+    result = call_app("benchmark.py", "train", "--arch", "resnet-20", "--conv-floor")
     assert result.returncode != 0  # Winograd on: the step no longer runs only oneDNN convs
     assert error_line(result).startswith("error: --conv-floor times oneDNN's float32 convs")
     assert "add --no-winograd" in error_line(result)
@@ -83,7 +87,7 @@ def test_winograd_benchmark_times_both_kernels_per_shape(tmp_path):
 
 
 def test_winograd_benchmark_rejects_a_bad_shape():
-    result = run_app("benchmark.py", "winograd", "--shapes", "64x8", check=False)
+    result = call_app("benchmark.py", "winograd", "--shapes", "64x8")
     assert result.returncode == 2 and "is not CHANNELS@SIDE, e.g. 64@32" in result.stderr
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from helpers import error_line, run_app, summary
+from helpers import call_app, error_line, run_app, summary
 
 from keras_wrn.data import AugmentConfig, DataError, load_data, tfds_source, train_dataset
 from keras_wrn.data.augment import cutout, mixup
@@ -65,7 +65,7 @@ def test_training_on_a_folder_with_a_corrupt_jpeg(tmp_path):
                      "--batch-size", "8", "--output-dir", out)
     assert "skipped 1 unreadable images" in result.stderr
     assert summary(result.stdout)["epochs"] == 1
-    missing = run_app("evaluate.py", "--model", out, "--data-dir", tmp_path / "nope", check=False)
+    missing = call_app("evaluate.py", "--model", out, "--data-dir", tmp_path / "nope")
     assert "does not exist" in error_line(missing)
 
 

@@ -12,19 +12,17 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, error_line, run_app
+from helpers import TINY_RUN_GROUP, call_app, error_line, run_app
 
-pytestmark = pytest.mark.xdist_group("export")  # one worker shares the module's fixtures
+pytestmark = pytest.mark.xdist_group(TINY_RUN_GROUP)  # one worker shares the fixtures
 
 ALL_FORMATS = ("saved_model,tflite_fp32,tflite_fp16,tflite_dynamic,tflite_int8,tflite_int8_io,"
                "tflite_qat_int8,tflite_pruned_int8")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("train") / "run"
-    run_app("train.py", *TINY, "--epochs", "3", "--output-dir", out)
-    return out
+def trained(tiny_run):
+    return tiny_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +152,7 @@ def test_bad_input_gives_one_line_errors(args, expected, tmp_path):
     bogus = tmp_path / "bogus.keras"
     bogus.write_text("not a model")
     args = [a.replace("{bogus}", str(bogus)) for a in args]
-    result = run_app("export.py", *args, "--export-dir", tmp_path / "exports", check=False)
+    result = call_app("export.py", *args, "--export-dir", tmp_path / "exports")
     assert result.returncode == 2 and expected in error_line(result)
 
 

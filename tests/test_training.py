@@ -12,8 +12,10 @@ import pytest
 import tensorflow as tf
 from helpers import (
     TINY,
+    TINY_RUN_GROUP,
     app_command,
     app_env,
+    call_app,
     error_line,
     free_port,
     history,
@@ -24,10 +26,10 @@ from helpers import (
 from keras_wrn.training import read_config_file, resolve_config
 
 
-def test_quick_start_learns_and_writes_every_output(tmp_path):
-    out = tmp_path / "run"
-    result = run_app("train.py", *TINY, "--epochs", "3", "--output-dir", out)
-    final = summary(result.stdout)
+@pytest.mark.xdist_group(TINY_RUN_GROUP)
+def test_quick_start_learns_and_writes_every_output(tiny_run):
+    out, stdout = tiny_run
+    final = summary(stdout)
     assert final["val_top1"] > 0.6  # chance is 0.1
     for name in ("model.keras", "history.json", "config.json", "run.json"):
         assert (out / name).is_file(), name
@@ -55,13 +57,15 @@ MIRROR_ARGS = ["--arch", "wrn", "--depth", "10", "--widen-factor", "6", "--image
 
 
 def test_two_replica_mirrored_matches_one_device(tmp_path):
-    """Also checks Winograd: on under MirroredStrategy, off on the one device."""
+    """Also checks the step's kernels: Winograd on under MirroredStrategy, off on the one
+    device; XLA fusion asked for but left off with two devices in one process."""
     one = run_app("train.py", *MIRROR_ARGS, "--strategy", "one_device", "--no-winograd",
                   "--output-dir", tmp_path / "one")
     two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
-                  "--output-dir", tmp_path / "two")
-    assert "2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd" in two.stdout
-    assert "0 conv(s) on Winograd" in one.stdout
+                  "--xla-fusion", "--output-dir", tmp_path / "two")
+    assert ("2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd, XLA fusion off"
+            in two.stdout)
+    assert "0 conv(s) on Winograd, XLA fusion off" in one.stdout
     a, b = history(tmp_path / "one"), history(tmp_path / "two")
     np.testing.assert_allclose([r["train_loss"] for r in a], [r["train_loss"] for r in b],
                                rtol=2e-3)
@@ -172,15 +176,22 @@ def test_mixed_precision_trains(tmp_path, precision):
     (["--dataset", "synthetic", "--config", "/nonexistent.yaml"], "does not exist"),
 ])
 def test_bad_flags_give_one_line_errors(args, expected):
-    result = run_app("train.py", *args, check=False, timeout=120)
+    result = call_app("train.py", *args)
     assert result.returncode == 2
     assert expected in error_line(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_flag_stops_the_real_command_with_one_line():
+    result = run_app("train.py", "--arch", "wrn", "--depth", "27", check=False, timeout=120)
+    assert result.returncode == 2
+    assert "depth 27 is not 6n+4" in error_line(result)
     assert "Traceback" not in result.stderr
 
 
 def test_evaluate_rejects_a_file_that_is_not_a_model(tmp_path):
     bogus = tmp_path / "model.keras"
     bogus.write_text("not a model")
-    result = run_app("evaluate.py", "--model", bogus, "--dataset", "synthetic", check=False)
+    result = call_app("evaluate.py", "--model", bogus, "--dataset", "synthetic")
     assert result.returncode == 2
     assert "is not a Keras model" in error_line(result)

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import app_command, app_env, error_line, run_app, summary
+from helpers import app_command, app_env, call_app, error_line, run_app, summary
 
 from keras_wrn.training import read_config_file, resolve_config
 from keras_wrn.tuning import SpaceError, count_params, load_space
@@ -90,6 +90,6 @@ def test_invalid_search_space_gives_one_line_error(tmp_path):
         with pytest.raises(SpaceError) as err:
             load_space("pyramidsepdrop", str(_space(tmp_path, text)))
         assert expected in str(err.value) and "\n" not in str(err.value)
-    result = run_app("tune.py", *SEARCH, "--max-trials", "1", "--output-dir", tmp_path / "s",
-                     "--space", _space(tmp_path, "alpha: {min: 10}\n"), check=False)
+    result = call_app("tune.py", *SEARCH, "--max-trials", "1", "--output-dir", tmp_path / "s",
+                      "--space", _space(tmp_path, "alpha: {min: 10}\n"))
     assert result.returncode == 2 and "'alpha'" in error_line(result)

@@ -68,6 +68,7 @@ class TrainConfig:
     mixed_precision: str | None = None
     jit_compile: bool = False
     winograd: bool = True
+    xla_fusion: bool = True
     output_dir: str | None = None
     checkpoint_steps: int = 0
     steps_per_epoch: int | None = None

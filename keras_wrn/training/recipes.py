@@ -38,11 +38,12 @@ RECIPES: dict[str, dict[str, Any]] = {
         "milestones": [], "lr_decay": 0.1, "warmup_epochs": 0.5,
         "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "label_smoothing": 0.1,
     },
-    # The README quick start on synthetic data: a few short epochs.
+    # The README quick start on synthetic data: a few short epochs, too short to repay XLA
+    # fusion's compile time.
     "quick": {
         "epochs": 4, "batch_size": 64, "lr": 0.05, "schedule": "cosine",
         "milestones": [], "lr_decay": 0.1, "warmup_epochs": 0,
-        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
+        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "xla_fusion": False,
     },
 }
 
