@@ -17,13 +17,12 @@ XLA_FUSION_FLAGS = ("--tf_xla_auto_jit=fusible", "--tf_xla_cpu_global_jit")
 
 def enable_xla_fusion() -> None:
     """Adds :data:`XLA_FUSION_FLAGS` to ``TF_XLA_FLAGS``, keeping any flag the user set there.
-    TensorFlow reads the variable once, when it optimises its first graph (a tf.data pipeline
-    counts), so call this before anything runs: the apps call it before loading data."""
+    TensorFlow reads the variable once, when it initialises its devices or optimises its first
+    graph, so call this before either: the apps call it before creating the strategy."""
     flags = os.environ.get("TF_XLA_FLAGS", "").split()
     names = {flag.split("=")[0] for flag in flags}
     flags += [flag for flag in XLA_FUSION_FLAGS if flag.split("=")[0] not in names]
     os.environ["TF_XLA_FLAGS"] = " ".join(flags)
-
 
 
 def xla_fusion_applies(cpu_devices: int) -> bool:
