@@ -116,7 +116,7 @@ def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
     batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
     losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
-        # One SGD step: Winograd's float32 rounding reaches the stem through backprop (4e-5 seen).
+    # One SGD step: Winograd's float32 rounding reaches the stem through backprop (4e-5 seen).
     for a, b in zip(trainers[True].model.weights, trainers[False].model.weights, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4, err_msg=a.path)
 
