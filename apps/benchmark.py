@@ -47,7 +47,7 @@ def _train(args) -> dict:
         peak_flops_per_s,
     )
     from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
-    from keras_wrn.kernels import enable_xla_fusion, xla_fusion_applies
+    from keras_wrn.kernels import use_xla_fusion
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.training import Trainer, make_strategy, resolve_config
 
@@ -63,9 +63,7 @@ def _train(args) -> dict:
         "mixed_precision": None if args.precision == "fp32" else args.precision,
         "jit_compile": args.jit_compile, "winograd": args.winograd,
         "xla_fusion": args.xla_fusion, **overrides})
-    fusion = config.xla_fusion and xla_fusion_applies(config.cpu_devices)
-    if fusion:
-        enable_xla_fusion()  # before devices and graphs: TensorFlow reads it once
+    fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
     strategy = make_strategy(config.strategy)
     data = load_synthetic(config.input_size(), train_examples=max(2 * args.batch_size, 256),
                           val_examples=10)

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     import tensorflow as tf
 
     from keras_wrn.data import DataError, load_data
-    from keras_wrn.kernels import enable_xla_fusion, xla_fusion_applies
+    from keras_wrn.kernels import use_xla_fusion
     from keras_wrn.training import (
         PREEMPTED_EXIT_CODE,
         ConfigError,
@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
-        fusion = config.xla_fusion and xla_fusion_applies(config.cpu_devices)
-        if fusion:
-            enable_xla_fusion()  # before devices and graphs: TensorFlow reads it once
+        fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
         strategy = make_strategy(config.strategy, config.cpu_devices)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,

@@ -58,7 +58,7 @@ def format_rows(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError, load_data
-    from keras_wrn.kernels import enable_xla_fusion, xla_fusion_applies
+    from keras_wrn.kernels import use_xla_fusion
     from keras_wrn.models import registry
     from keras_wrn.training import RECIPES, ConfigError, make_strategy, resolve_config
     from keras_wrn.training.artifacts import write_json
@@ -86,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         space = load_space(args.arch, args.space)
         config = resolve_config(base)
-        if config.xla_fusion and xla_fusion_applies(config.cpu_devices):  # as apps/train.py
-            enable_xla_fusion()
+        use_xla_fusion(config.xla_fusion, config.cpu_devices)  # as apps/train.py
         strategy = make_strategy(config.strategy, config.cpu_devices)
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
                          val_dir=config.val_dir, val_split=config.val_split,

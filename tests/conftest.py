@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from helpers import TINY, run_app
 
-# TensorFlow reads TF_XLA_FLAGS once, when it optimises its first graph: do that now, so that an
+# TensorFlow reads TF_XLA_FLAGS once, at device set-up or the first graph: do that now, so that an
 # app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
 # fusion on for the rest of the worker's tests.
 tf.function(lambda: tf.constant(0))()

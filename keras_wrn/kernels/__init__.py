@@ -1,7 +1,12 @@
 """Kernels the training step can use in place of TensorFlow's own: Winograd convolutions and
 XLA fusion of the elementwise ops."""
 
-from keras_wrn.kernels.fusion import XLA_FUSION_FLAGS, enable_xla_fusion, xla_fusion_applies
+from keras_wrn.kernels.fusion import (
+    XLA_FUSION_FLAGS,
+    enable_xla_fusion,
+    use_xla_fusion,
+    xla_fusion_applies,
+)
 from keras_wrn.kernels.selection import (
     prefers_winograd,
     winograd_convolutions,
@@ -10,6 +15,14 @@ from keras_wrn.kernels.selection import (
 )
 from keras_wrn.kernels.winograd import winograd_conv2d
 
-__all__ = ["XLA_FUSION_FLAGS", "enable_xla_fusion", "prefers_winograd", "winograd_conv2d",
-           "winograd_convolutions", "winograd_eligible", "winograd_layers",
-           "xla_fusion_applies"]
+__all__ = [
+    "XLA_FUSION_FLAGS",
+    "enable_xla_fusion",
+    "prefers_winograd",
+    "use_xla_fusion",
+    "winograd_conv2d",
+    "winograd_convolutions",
+    "winograd_eligible",
+    "winograd_layers",
+    "xla_fusion_applies",
+]

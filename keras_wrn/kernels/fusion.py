@@ -30,3 +30,12 @@ def xla_fusion_applies(cpu_devices: int) -> bool:
     then fails ("Multiple CPU devices"). Decided from the configuration because the flags must be
     set before TensorFlow initialises its devices, which is when it reads them."""
     return cpu_devices <= 1
+
+
+def use_xla_fusion(requested: bool, cpu_devices: int) -> bool:
+    """Turns fusion on when ``requested`` and it applies; returns whether it is on. The apps call
+    this right after resolving their configuration, before creating the strategy."""
+    on = requested and xla_fusion_applies(cpu_devices)
+    if on:
+        enable_xla_fusion()
+    return on
