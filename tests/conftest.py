@@ -20,6 +20,12 @@ from helpers import TINY, run_app
 tf.function(lambda: tf.constant(0))()
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked slow go first. The two workers take tests in this order, so the longest no
+    longer start near the end and leave one worker idle while the other finishes them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)

@@ -41,9 +41,10 @@ def run_app(app: str, *args: str, check: bool = True, timeout: float = 300,
 
 
 def call_app(app: str, *args: str) -> subprocess.CompletedProcess:
-    """Runs an app's ``main`` in this process, for input errors that stop before any work: the
-    same exit code and output as :func:`run_app` without a new interpreter importing TensorFlow
-    (9 s here). One subprocess test per app keeps the real command line covered."""
+    """Runs an app's ``main`` in this process: the same exit code and output as :func:`run_app`
+    without a new interpreter importing TensorFlow (9 s here). For input errors, and for runs
+    that need no set-up of their own before TensorFlow starts (no --cpu-devices, no XLA
+    fusion, no TF_CONFIG). One subprocess test per app keeps the real command line covered."""
     if str(ROOT / "apps") not in sys.path:
         sys.path.insert(0, str(ROOT / "apps"))  # as `python apps/X.py` has it, for `_app`
     spec = importlib.util.spec_from_file_location(f"app_{Path(app).stem}", ROOT / "apps" / app)

@@ -31,6 +31,7 @@ def test_flops_of_resnet_20_match_its_layer_by_layer_count():
     assert forward_flops_per_image(keras_wrn.build_model("resnet-20")) == 2 * macs
 
 
+@pytest.mark.slow
 def test_train_benchmark_runs_and_reports(tmp_path):
     # A stand-in for the PyTorch interpreter: the reference's last line, 100, 400 then 200 img/s.
     fake_torch = tmp_path / "torch-python"
@@ -91,6 +92,7 @@ def test_winograd_benchmark_rejects_a_bad_shape():
     assert result.returncode == 2 and "is not CHANNELS@SIDE, e.g. 64@32" in result.stderr
 
 
+@pytest.mark.slow
 def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
     result = run_app("benchmark.py", "infer", "--arch", "resnet-20", "--json", "--batch-size", "4",
                      "--kernels", "builtin", "--output", tmp_path / "r.json")

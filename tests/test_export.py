@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 from helpers import TINY_RUN_GROUP, call_app, error_line, run_app
 
-pytestmark = pytest.mark.xdist_group(TINY_RUN_GROUP)  # one worker shares the fixtures
+# One worker shares the fixtures; slow: the group starts first (conftest.py).
+pytestmark = [pytest.mark.xdist_group(TINY_RUN_GROUP), pytest.mark.slow]
 
 ALL_FORMATS = ("saved_model,tflite_fp32,tflite_fp16,tflite_dynamic,tflite_int8,tflite_int8_io,"
                "tflite_qat_int8,tflite_pruned_int8")
@@ -121,8 +122,9 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
 def test_export_again_makes_version_2_and_keeps_version_1(exported, trained):
     exports, _, _ = exported
     before = (exports / "tiny" / "1" / "saved_model.pb").read_bytes()
-    run_app("export.py", "--model", trained / "model.keras", "--name", "tiny",
-            "--formats", "saved_model", "--export-dir", exports)
+    again = call_app("export.py", "--model", trained / "model.keras", "--name", "tiny",
+                     "--formats", "saved_model", "--export-dir", exports)
+    assert again.returncode == 0, again.stderr[-3000:]
     assert (exports / "tiny" / "2" / "saved_model.pb").is_file()
     assert (exports / "tiny" / "1" / "saved_model.pb").read_bytes() == before
     assert (exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite").is_file()
@@ -135,9 +137,14 @@ def test_predict_with_every_kind_of_model(exported, trained, tmp_path):
     exports, _, _ = exported
     image = tmp_path / "x.png"
     image.write_bytes(tf.io.encode_png(_image(3)).numpy())
-    for model in (exports / "tiny" / "1", exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite",
-                  trained / "model.keras"):
-        out = run_app("predict.py", "--model", model, image).stdout.strip().splitlines()[-1]
+    # The SavedModel through the real command line, the other two in this process.
+    runs = [run_app("predict.py", "--model", exports / "tiny" / "1", image)]
+    runs += [call_app("predict.py", "--model", model, image)
+             for model in (exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite",
+                           trained / "model.keras")]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+        out = run.stdout.strip().splitlines()[-1]
         assert out.startswith(f"{image}: class_")
         assert len(out.split(", ")) == 5
 

@@ -10,6 +10,8 @@ import keras_wrn
 from keras_wrn.layers import StochasticResidual
 
 PRESETS = keras_wrn.list_models()
+# Over 1,000 layers: about a minute each to build and run eagerly, so they start first.
+DEEP = {"resnet-1202", "preact-resnet-1001"}
 # Spatial size used for forward/backward: global pooling makes the count independent of it.
 SMALL_INPUT = {"cifar": (32, 32, 3), "imagenet": (64, 64, 3)}
 
@@ -27,7 +29,8 @@ def test_registry_is_documented():
         assert preset["published"]["params_m"] > 0
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in DEEP
+                                  else name for name in PRESETS])
 def test_preset_builds_runs_and_has_reference_param_count(name):
     preset = keras_wrn.get_preset(name)
     stem = preset["hparams"].get("stem", "cifar")

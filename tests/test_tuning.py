@@ -29,6 +29,7 @@ SMALL_SPACE = "blocks_per_stage: {min: 1, max: 2}\nalpha: [12, 96]\nbottleneck: 
 BUDGET = 60_000  # depth 14 with alpha 96 is above it
 
 
+@pytest.mark.slow
 def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_path):
     out = tmp_path / "search"
     result = run_app("tune.py", *SEARCH, "--max-trials", "2", "--output-dir", out,
@@ -43,8 +44,9 @@ def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_pat
     best = out / "best_config.json"
     config = resolve_config({}, read_config_file(str(best)))  # accepted as it is
     assert config.arch == "pyramidsepdrop" and config.epochs == 4  # the quick recipe's epochs
-    trained = run_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
-                      "--output-dir", tmp_path / "winner")
+    trained = call_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
+                       "--output-dir", tmp_path / "winner")
+    assert trained.returncode == 0, trained.stderr[-3000:]
     assert summary(trained.stdout)["epochs"] == 1
 
 
@@ -60,6 +62,7 @@ def _trials(out) -> dict[str, tuple[str, float]]:
     return found
 
 
+@pytest.mark.slow
 def test_interrupted_search_continues_without_repeating_finished_trials(tmp_path):
     out = tmp_path / "search"
     args = [*SEARCH, "--max-trials", "2", "--output-dir", out,
@@ -76,7 +79,8 @@ def test_interrupted_search_continues_without_repeating_finished_trials(tmp_path
     process.wait()
     before = _trials(out)
     assert before["trial_0"][0] == "COMPLETED"
-    result = run_app("tune.py", *args)
+    result = call_app("tune.py", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
     assert summary(result.stdout)["trials"] == 2
     after = _trials(out)
     assert {status for status, _ in after.values()} == {"COMPLETED"} and len(after) == 2
