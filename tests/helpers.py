@@ -40,7 +40,7 @@ def run_app(app: str, *args: str, check: bool = True, timeout: float = 300,
     return result
 
 
-def call_app(app: str, *args: str) -> subprocess.CompletedProcess:
+def call_app(app: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Runs an app's ``main`` in this process: the same exit code and output as :func:`run_app`
     without a new interpreter importing TensorFlow (9 s here). For input errors, and for runs
     that need no set-up of their own before TensorFlow starts (no --cpu-devices, no XLA
@@ -60,6 +60,8 @@ def call_app(app: str, *args: str) -> subprocess.CompletedProcess:
         finally:  # e.g. TF_XLA_FLAGS, which later subprocesses of this worker would inherit
             os.environ.clear()
             os.environ.update(environ)
+    if check and code != 0:
+        raise AssertionError(f"{app} failed ({code}):\n{stderr.getvalue()[-3000:]}")
     return subprocess.CompletedProcess([app, *args], code, stdout.getvalue(), stderr.getvalue())
 
 

@@ -63,10 +63,9 @@ def test_training_on_a_folder_with_a_corrupt_jpeg(tmp_path):
     result = call_app("train.py", "--arch", "resnet", "--depth", "8", "--data-dir", root,
                       "--val-split", "0.25", "--recipe", "quick", "--epochs", "1",
                       "--batch-size", "8", "--output-dir", out)
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "skipped 1 unreadable images" in result.stderr
     assert summary(result.stdout)["epochs"] == 1
-    missing = call_app("evaluate.py", "--model", out, "--data-dir", tmp_path / "nope")
+    missing = call_app("evaluate.py", "--model", out, "--data-dir", tmp_path / "nope", check=False)
     assert "does not exist" in error_line(missing)
 
 

@@ -122,9 +122,8 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
 def test_export_again_makes_version_2_and_keeps_version_1(exported, trained):
     exports, _, _ = exported
     before = (exports / "tiny" / "1" / "saved_model.pb").read_bytes()
-    again = call_app("export.py", "--model", trained / "model.keras", "--name", "tiny",
-                     "--formats", "saved_model", "--export-dir", exports)
-    assert again.returncode == 0, again.stderr[-3000:]
+    call_app("export.py", "--model", trained / "model.keras", "--name", "tiny",
+             "--formats", "saved_model", "--export-dir", exports)
     assert (exports / "tiny" / "2" / "saved_model.pb").is_file()
     assert (exports / "tiny" / "1" / "saved_model.pb").read_bytes() == before
     assert (exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite").is_file()
@@ -143,7 +142,6 @@ def test_predict_with_every_kind_of_model(exported, trained, tmp_path):
              for model in (exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite",
                            trained / "model.keras")]
     for run in runs:
-        assert run.returncode == 0, run.stderr[-3000:]
         out = run.stdout.strip().splitlines()[-1]
         assert out.startswith(f"{image}: class_")
         assert len(out.split(", ")) == 5
@@ -159,7 +157,7 @@ def test_bad_input_gives_one_line_errors(args, expected, tmp_path):
     bogus = tmp_path / "bogus.keras"
     bogus.write_text("not a model")
     args = [a.replace("{bogus}", str(bogus)) for a in args]
-    result = call_app("export.py", *args, "--export-dir", tmp_path / "exports")
+    result = call_app("export.py", *args, "--export-dir", tmp_path / "exports", check=False)
     assert result.returncode == 2 and expected in error_line(result)
 
 

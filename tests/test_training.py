@@ -62,7 +62,6 @@ def test_two_replica_mirrored_matches_one_device(tmp_path):
     device; XLA fusion asked for but left off with two devices in one process."""
     one = call_app("train.py", *MIRROR_ARGS, "--strategy", "one_device", "--no-winograd",
                    "--output-dir", tmp_path / "one")
-    assert one.returncode == 0, one.stderr[-3000:]
     two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
                   "--xla-fusion", "--output-dir", tmp_path / "two")
     assert ("2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd, XLA fusion off"
@@ -139,7 +138,6 @@ def test_kill_9_then_rerun_resumes_at_the_checkpoint(tmp_path):
     epoch, step = _latest_position(out / "checkpoints")
     assert (epoch, step) >= (1, 4)
     resumed = call_app("train.py", *RESUME_ARGS, "--output-dir", out)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
     optimizer_step = epoch * 12 + step
     assert f"resuming at epoch {epoch + 1} step {step} (optimizer step {optimizer_step})" \
         in resumed.stdout
@@ -159,7 +157,6 @@ def test_sigterm_saves_exits_cleanly_and_resumes(tmp_path):
     assert "SIGTERM: checkpoint saved" in stderr and "Traceback" not in stderr
     epoch, step = _latest_position(out / "checkpoints")
     resumed = call_app("train.py", *RESUME_ARGS, "--output-dir", out)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming at epoch {epoch + 1} step {step}" in resumed.stdout
     assert [r["epoch"] for r in history(out)] == [1, 2, 3]
 
@@ -183,7 +180,7 @@ def test_mixed_precision_trains(tmp_path, precision):
     (["--dataset", "synthetic", "--config", "/nonexistent.yaml"], "does not exist"),
 ])
 def test_bad_flags_give_one_line_errors(args, expected):
-    result = call_app("train.py", *args)
+    result = call_app("train.py", *args, check=False)
     assert result.returncode == 2
     assert expected in error_line(result)
     assert "Traceback" not in result.stderr
@@ -199,6 +196,6 @@ def test_a_bad_flag_stops_the_real_command_with_one_line():
 def test_evaluate_rejects_a_file_that_is_not_a_model(tmp_path):
     bogus = tmp_path / "model.keras"
     bogus.write_text("not a model")
-    result = call_app("evaluate.py", "--model", bogus, "--dataset", "synthetic")
+    result = call_app("evaluate.py", "--model", bogus, "--dataset", "synthetic", check=False)
     assert result.returncode == 2
     assert "is not a Keras model" in error_line(result)

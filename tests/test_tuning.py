@@ -46,7 +46,6 @@ def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_pat
     assert config.arch == "pyramidsepdrop" and config.epochs == 4  # the quick recipe's epochs
     trained = call_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
                        "--output-dir", tmp_path / "winner")
-    assert trained.returncode == 0, trained.stderr[-3000:]
     assert summary(trained.stdout)["epochs"] == 1
 
 
@@ -80,7 +79,6 @@ def test_interrupted_search_continues_without_repeating_finished_trials(tmp_path
     before = _trials(out)
     assert before["trial_0"][0] == "COMPLETED"
     result = call_app("tune.py", *args)
-    assert result.returncode == 0, result.stderr[-3000:]
     assert summary(result.stdout)["trials"] == 2
     after = _trials(out)
     assert {status for status, _ in after.values()} == {"COMPLETED"} and len(after) == 2
@@ -95,5 +93,5 @@ def test_invalid_search_space_gives_one_line_error(tmp_path):
             load_space("pyramidsepdrop", str(_space(tmp_path, text)))
         assert expected in str(err.value) and "\n" not in str(err.value)
     result = call_app("tune.py", *SEARCH, "--max-trials", "1", "--output-dir", tmp_path / "s",
-                      "--space", _space(tmp_path, "alpha: {min: 10}\n"))
+                      "--space", _space(tmp_path, "alpha: {min: 10}\n"), check=False)
     assert result.returncode == 2 and "'alpha'" in error_line(result)
