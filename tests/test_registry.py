@@ -1,6 +1,7 @@
 """Building by family or preset, overrides, and ValueErrors that say what is allowed."""
 
 import pytest
+from helpers import run_app
 
 import keras_wrn
 
@@ -21,6 +22,14 @@ def test_family_defaults_and_imagenet_preset_defaults():
 def test_list_models_filters_by_pattern():
     assert "wrn-28-10" in keras_wrn.list_models("wrn-*")
     assert all(n.startswith("pyramid") for n in keras_wrn.list_models("pyramid*"))
+
+
+def test_list_models_app_prints_the_measured_count_of_each_matching_preset():
+    result = run_app("list_models.py", "resnet-2?")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == keras_wrn.list_models("resnet-2?")
+    params = keras_wrn.get_preset("resnet-20")["params"]
+    assert any(row.startswith(f"| `resnet-20` | resnet | {params:,} |") for row in rows)
 
 
 @pytest.mark.parametrize("name, hparams, message", [
