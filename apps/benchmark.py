@@ -62,6 +62,7 @@ def _train(args) -> dict:
         "batch_size": args.batch_size, "strategy": args.strategy,
         "mixed_precision": None if args.precision == "fp32" else args.precision,
         "jit_compile": args.jit_compile, "winograd": args.winograd,
+        "onednn_bn_sums": args.onednn_bn_sums,
         "xla_fusion": args.xla_fusion, **overrides})
     fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
     strategy = make_strategy(config.strategy)
@@ -101,7 +102,8 @@ def _train(args) -> dict:
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(),
-        "winograd_convs": len(trainer.winograd_layers), "xla_fusion": fusion,
+        "winograd_convs": len(trainer.winograd_layers),
+        "onednn_batch_norms": len(trainer.batch_norm_layers), "xla_fusion": fusion,
         "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
@@ -246,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--jit-compile", action="store_true")
     train.add_argument("--winograd", action=argparse.BooleanOptionalAction, default=True,
                        help="Winograd for the wide 3x3 convs, as apps/train.py (default on)")
+    train.add_argument("--onednn-bn-sums", action=argparse.BooleanOptionalAction, default=True,
+                       help="batch norms' sums of products on oneDNN, as apps/train.py "
+                            "(default on)")
     train.add_argument("--xla-fusion", action=argparse.BooleanOptionalAction, default=True,
                        help="XLA fusion of the elementwise ops, as apps/train.py (default on)")
     train.add_argument("--windows", type=_positive, default=5)

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--jit-compile", action=BOOL, help="XLA (measure first: slower on CPU)")
     e.add_argument("--winograd", action=BOOL,
                    help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on)")
+    e.add_argument("--onednn-bn-sums", action=BOOL,
+                   help="batch norms take their sums of products with oneDNN in training "
+                        "(default on)")
     e.add_argument("--xla-fusion", action=BOOL,
                    help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on, "
                         "off in the quick recipe)")
@@ -129,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
             "skipped_images": data.skipped, "image_size": config.input_size(),
             "replicas": strategy.num_replicas_in_sync, "strategy": describe(strategy),
             "params": params, "winograd_convs": len(trainer.winograd_layers),
+            "onednn_batch_norms": len(trainer.batch_norm_layers),
             "xla_fusion": fusion,
             "tensorflow": tf.__version__, "keras": keras.__version__,
         })
@@ -136,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{data.val_size} validation images, {strategy.num_replicas_in_sync} replica(s) "
               f"({describe(strategy)}), recipe {config.recipe}, "
               f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
+              f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN, "
               f"XLA fusion {'on' if fusion else 'off'}")
     start = time.perf_counter()
     try:

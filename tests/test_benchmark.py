@@ -54,6 +54,7 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
         assert reported[key] > 0, key
     assert len(reported["window_images_per_s"]) == 6  # 3 rounds of 2 windows
     assert reported["winograd_convs"] == 0  # --no-winograd: the floor's own oneDNN kernels
+    assert reported["onednn_batch_norms"] == 19  # on by default: every batch norm of ResNet-20
     # One reference run per round, each paired with its own round's rate; medians reported.
     assert reported["round_torch_images_per_s"] == [100, 400, 200]
     assert reported["torch_images_per_s"] == 200

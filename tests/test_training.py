@@ -59,14 +59,16 @@ MIRROR_ARGS = ["--arch", "wrn", "--depth", "10", "--widen-factor", "6", "--image
 @pytest.mark.slow
 def test_two_replica_mirrored_matches_one_device(tmp_path):
     """Also checks the step's kernels: Winograd on under MirroredStrategy, off on the one
-    device; XLA fusion asked for but left off with two devices in one process."""
+    device; the oneDNN batch-norm sums on the one device only (the replicas' batch norms are
+    synchronized); XLA fusion asked for but left off with two devices in one process."""
     one = call_app("train.py", *MIRROR_ARGS, "--strategy", "one_device", "--no-winograd",
                    "--output-dir", tmp_path / "one")
     two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
                   "--xla-fusion", "--output-dir", tmp_path / "two")
-    assert ("2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd, XLA fusion off"
-            in two.stdout)
-    assert "0 conv(s) on Winograd, XLA fusion off" in one.stdout
+    assert ("2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd, 0 batch norm(s) "
+            "summing on oneDNN, XLA fusion off" in two.stdout)  # synchronized batch norms
+    assert "0 conv(s) on Winograd, 7 batch norm(s) summing on oneDNN, XLA fusion off" \
+        in one.stdout
     a, b = history(tmp_path / "one"), history(tmp_path / "two")
     np.testing.assert_allclose([r["train_loss"] for r in a], [r["train_loss"] for r in b],
                                rtol=2e-3)

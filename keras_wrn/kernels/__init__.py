@@ -1,6 +1,12 @@
-"""Kernels the training step can use in place of TensorFlow's own: Winograd convolutions and
-XLA fusion of the elementwise ops."""
+"""Kernels the training step can use in place of TensorFlow's own: Winograd convolutions, batch
+norms whose sums of products run on oneDNN, and XLA fusion of the elementwise ops."""
 
+from keras_wrn.kernels.batch_norm import (
+    batch_norm_eligible,
+    batch_norm_layers,
+    batch_norm_training,
+    onednn_batch_norms,
+)
 from keras_wrn.kernels.fusion import (
     XLA_FUSION_FLAGS,
     enable_xla_fusion,
@@ -17,7 +23,11 @@ from keras_wrn.kernels.winograd import winograd_conv2d
 
 __all__ = [
     "XLA_FUSION_FLAGS",
+    "batch_norm_eligible",
+    "batch_norm_layers",
+    "batch_norm_training",
     "enable_xla_fusion",
+    "onednn_batch_norms",
     "prefers_winograd",
     "use_xla_fusion",
     "winograd_conv2d",

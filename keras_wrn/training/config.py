@@ -68,6 +68,7 @@ class TrainConfig:
     mixed_precision: str | None = None
     jit_compile: bool = False
     winograd: bool = True
+    onednn_bn_sums: bool = True
     xla_fusion: bool = True
     output_dir: str | None = None
     checkpoint_steps: int = 0

@@ -20,7 +20,12 @@ import tensorflow as tf
 
 from keras_wrn.data import AugmentConfig, DataSource, eval_dataset, train_dataset
 from keras_wrn.data.pipeline import distribute_options
-from keras_wrn.kernels import winograd_convolutions, winograd_layers
+from keras_wrn.kernels import (
+    batch_norm_layers,
+    onednn_batch_norms,
+    winograd_convolutions,
+    winograd_layers,
+)
 from keras_wrn.models import build_model
 from keras_wrn.training import artifacts
 from keras_wrn.training.config import ConfigError, TrainConfig
@@ -95,6 +100,8 @@ class Trainer:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
         # The step's graph computes the wide 3x3 convs with Winograd; the model is unchanged.
         self.winograd_layers = winograd_layers(self.model) if config.winograd else []
+        # And its batch norms take their sums of products with oneDNN (kernels/batch_norm.py).
+        self.batch_norm_layers = batch_norm_layers(self.model) if config.onednn_bn_sums else []
         self.train_step = self._make_train_step()
         self._eval_step = make_eval_step(self.model, strategy)
 
@@ -128,7 +135,8 @@ class Trainer:
         def step(batch):
             # Around strategy.run, not in replica_step: MirroredStrategy traces the replicas in
             # threads, which must all see the swap.
-            with winograd_convolutions(self.winograd_layers):
+            with winograd_convolutions(self.winograd_layers), \
+                    onednn_batch_norms(self.batch_norm_layers):
                 loss, correct = self.strategy.run(replica_step, args=batch)
             reduce = self.strategy.reduce
             return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None) / global_batch,

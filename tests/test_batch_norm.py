@@ -1,0 +1,114 @@
+"""The training step's batch norm with its sums of products on oneDNN: equal to a float64
+reference and to Keras' layer forward and backward, chosen for the plain float32 batch norms
+only, and in the training step's graph with the same result as Keras' own. Two epochs of
+training with it against synchronized Keras batch norms on two replicas: test_training.py."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+from keras_wrn.kernels import batch_norm_layers, batch_norm_training, onednn_batch_norms
+from keras_wrn.models import build_model
+from keras_wrn.training import Trainer, make_strategy, resolve_config
+
+
+def _reference(x, gamma, beta, dy, epsilon):
+    """Batch norm's output, statistics and gradients (x, gamma, beta) in float64 numpy."""
+    x, dy = x.astype(np.float64), dy.astype(np.float64)
+    count = np.prod(x.shape[:3])
+    mean = x.mean((0, 1, 2))
+    centred = x - mean
+    variance = (centred ** 2).mean((0, 1, 2))
+    inv_std = 1 / np.sqrt(variance + epsilon)
+    d_beta = dy.sum((0, 1, 2))
+    d_centred = (dy * centred).sum((0, 1, 2))
+    d_x = gamma * inv_std * (dy - (centred * inv_std ** 2 * d_centred + d_beta) / count)
+    return centred * inv_std * gamma + beta, mean, variance, d_x, d_centred * inv_std, d_beta
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 4), (32, 16, 16, 24)])
+def test_batch_norm_matches_float64_and_keras(shape):
+    rng = np.random.default_rng(0)
+    x, dy = rng.normal(2.0, 3.0, shape), rng.normal(size=shape)
+    gamma, beta = rng.normal(size=shape[-1]), rng.normal(size=shape[-1])
+    x_t, dy_t, gamma_t, beta_t = (tf.constant(v, tf.float32) for v in (x, dy, gamma, beta))
+    with tf.GradientTape() as tape:
+        tape.watch([x_t, gamma_t, beta_t])
+        y, mean, variance = batch_norm_training(x_t, gamma_t, beta_t, 1e-5)
+    ours = (y, mean, variance, *tape.gradient(y, [x_t, gamma_t, beta_t], output_gradients=dy_t))
+    names = ("y", "mean", "variance", "d_x", "d_gamma", "d_beta")
+    expected = _reference(x, gamma, beta, dy, 1e-5)
+    for name, got, want in zip(names, ours, expected, strict=True):
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got / scale, want / scale, atol=2e-5, err_msg=name)
+
+    layer = keras.layers.BatchNormalization(epsilon=1e-5)
+    layer.build(shape)
+    layer.gamma.assign(gamma_t)
+    layer.beta.assign(beta_t)
+    with tf.GradientTape() as tape:
+        tape.watch(x_t)
+        y_keras = layer(x_t, training=True)
+    keras_results = (y_keras, *tape.gradient(y_keras, [x_t, layer.gamma, layer.beta],
+                                             output_gradients=dy_t))
+    for name, got, want in zip(names[:1] + names[3:], ours[:1] + ours[3:], keras_results,
+                               strict=True):
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got / scale, want / scale, atol=2e-5, err_msg=name)
+
+
+def test_only_plain_float32_batch_norms_are_chosen():
+    assert len(batch_norm_layers(build_model("resnet-20"))) == 19  # the stem's, two per block
+    assert batch_norm_layers(build_model("resnet-20", sync_bn=True)) == []
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        assert batch_norm_layers(build_model("resnet-20")) == []
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+
+
+def test_layers_call_keras_again_after_the_block_and_inference_is_unchanged():
+    model = build_model("resnet", depth=8, input_shape=(8, 8, 3))
+    chosen = batch_norm_layers(model)
+    x = tf.random.uniform((2, 8, 8, 3), 0, 255)
+    expected = model(x, training=False)
+    with onednn_batch_norms(chosen):
+        assert chosen and all("call" in vars(layer) for layer in chosen)
+        np.testing.assert_array_equal(model(x, training=False), expected)
+    assert not any("call" in vars(layer) for layer in chosen)
+
+
+def _small_pyramidnet_trainer(output_dir, onednn_bn_sums: bool) -> Trainer:
+    config = resolve_config({"arch": "pyramidnet", "depth": 8, "alpha": 12, "image_size": 8,
+                             "dataset": "synthetic", "recipe": "quick", "batch_size": 16,
+                             "strategy": "one_device", "onednn_bn_sums": onednn_bn_sums})
+    data = load_synthetic(8, train_examples=32, val_examples=8)
+    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
+
+
+def test_the_training_step_sums_on_onednn_and_matches_keras(tmp_path):
+    trainers = {on: _small_pyramidnet_trainer(tmp_path / str(on), on) for on in (True, False)}
+    data = trainers[True].data
+    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
+    losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
+    assert losses[True] == pytest.approx(losses[False], rel=1e-5)
+    # One SGD step: the weights and the moving statistics agree, and the step updated the latter.
+    for a, b in zip(trainers[True].model.weights, trainers[False].model.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)
+    moving = [w.numpy() for w in trainers[True].model.weights if "moving_mean" in w.path]
+    assert moving and all(np.any(m != 0) for m in moving)
+
+    def ops(trainer: Trainer) -> set[str]:
+        graph = trainer.train_step.get_concrete_function(batch).graph.as_graph_def()
+        return {node.op for f in graph.library.function for node in f.node_def} \
+            | {node.op for node in graph.node}
+
+    assert "DepthwiseConv2dNativeBackpropFilter" in ops(trainers[True])
+    assert "DepthwiseConv2dNativeBackpropFilter" not in ops(trainers[False])
+    assert len(trainers[True].batch_norm_layers) == len(
+        [w for w in trainers[True].model.weights if "moving_mean" in w.path])
+    assert not any("call" in vars(layer) for layer in trainers[True].batch_norm_layers)
