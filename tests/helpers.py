@@ -85,3 +85,25 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, result.stderr[-2000:]
     return lines[0]
+
+
+def small_trainer(output_dir, **config):
+    """A one-device quick-recipe Trainer for ``config`` (the model's keys) on 32 synthetic 8x8
+    images, batch 16: for comparing training steps with a kernel on and off."""
+    from keras_wrn.data import load_synthetic
+    from keras_wrn.training import Trainer, make_strategy, resolve_config
+
+    config = resolve_config({"image_size": 8, "dataset": "synthetic", "recipe": "quick",
+                             "batch_size": 16, "strategy": "one_device", **config})
+    data = load_synthetic(8, train_examples=32, val_examples=8)
+    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
+
+
+def step_each(trainers: dict) -> tuple[dict, object]:
+    """One training step of each of ``trainers`` (from :func:`small_trainer`) on the same first
+    batch; returns their losses by key, and the batch."""
+    from keras_wrn.data import AugmentConfig, train_dataset
+
+    data = next(iter(trainers.values())).data
+    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
+    return {key: float(trainer.train_step(batch)[0]) for key, trainer in trainers.items()}, batch

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import small_trainer, step_each
 
-from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
 from keras_wrn.kernels import batch_norm_layers, batch_norm_training, onednn_batch_norms
 from keras_wrn.models import build_model
-from keras_wrn.training import Trainer, make_strategy, resolve_config
+from keras_wrn.training import Trainer
 
 
 def _reference(x, gamma, beta, dy, epsilon):
@@ -82,19 +82,10 @@ def test_layers_call_keras_again_after_the_block_and_inference_is_unchanged():
     assert not any("call" in vars(layer) for layer in chosen)
 
 
-def _small_pyramidnet_trainer(output_dir, onednn_bn_sums: bool) -> Trainer:
-    config = resolve_config({"arch": "pyramidnet", "depth": 8, "alpha": 12, "image_size": 8,
-                             "dataset": "synthetic", "recipe": "quick", "batch_size": 16,
-                             "strategy": "one_device", "onednn_bn_sums": onednn_bn_sums})
-    data = load_synthetic(8, train_examples=32, val_examples=8)
-    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
-
-
 def test_the_training_step_sums_on_onednn_and_matches_keras(tmp_path):
-    trainers = {on: _small_pyramidnet_trainer(tmp_path / str(on), on) for on in (True, False)}
-    data = trainers[True].data
-    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
-    losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
+    trainers = {on: small_trainer(tmp_path / str(on), arch="pyramidnet", depth=8, alpha=12,
+                                  onednn_bn_sums=on) for on in (True, False)}
+    losses, batch = step_each(trainers)
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
     # One SGD step: the weights and the moving statistics agree, and the step updated the latter.
     for a, b in zip(trainers[True].model.weights, trainers[False].model.weights, strict=True):

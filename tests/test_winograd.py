@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import small_trainer, step_each
 
-from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
 from keras_wrn.kernels import (
     prefers_winograd,
     winograd_conv2d,
@@ -17,7 +17,7 @@ from keras_wrn.kernels import (
     winograd_layers,
 )
 from keras_wrn.models import build_model
-from keras_wrn.training import Trainer, make_strategy, resolve_config
+from keras_wrn.training import Trainer
 
 
 def _forward_and_gradients(conv, x, kernel, dy):
@@ -101,20 +101,11 @@ def test_layers_are_plain_conv2d_again_after_the_block():
     assert not any("convolution_op" in vars(layer) for layer in chosen)
 
 
-def _small_wrn_trainer(output_dir, winograd: bool) -> Trainer:
-    """WRN-10-6 on 8x8 images: Winograd for its 96-channel 8x8 and 192-channel 4x4 convs."""
-    config = resolve_config({"arch": "wrn", "depth": 10, "widen_factor": 6, "image_size": 8,
-                             "dataset": "synthetic", "recipe": "quick", "batch_size": 16,
-                             "strategy": "one_device", "winograd": winograd})
-    data = load_synthetic(8, train_examples=32, val_examples=8)
-    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
-
-
 def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
-    trainers = {on: _small_wrn_trainer(tmp_path / str(on), on) for on in (True, False)}
-    data = trainers[True].data
-    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
-    losses = {on: float(trainer.train_step(batch)[0]) for on, trainer in trainers.items()}
+    # WRN-10-6 on 8x8 images: Winograd for its 96-channel 8x8 and 192-channel 4x4 convs.
+    trainers = {on: small_trainer(tmp_path / str(on), arch="wrn", depth=10, widen_factor=6,
+                                  winograd=on) for on in (True, False)}
+    losses, batch = step_each(trainers)
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)
     # One SGD step: Winograd's float32 rounding reaches the stem through backprop (up to 1.7e-4
     # seen in a full run, on weights of about 0.1).

@@ -3,22 +3,22 @@
 A batch norm's training pass needs two sums of products per channel over batch, height and
 width: sum((x - mean)^2) for the variance and sum(dy * (x - mean)) for the scale's gradient.
 XLA's CPU compiler writes each product out in full and reduces it as a tree (its
-``TreeReductionRewriter``), two passes over memory where one would do; on 128x32x32x24 it took
-9.3 ms against 3.8 ms for oneDNN's weight gradient of a 1x1 depthwise convolution, which is the
-same sum and reads both inputs once (``python apps/benchmark.py`` notes in the README). The
-other sums and the elementwise work stay with XLA's fusion. The model keeps Keras' layers: only
-the training step's graph is traced with this op, as for Winograd, so checkpoints, evaluation
-and exports are unchanged.
+``TreeReductionRewriter``), two passes over memory where one would do. The weight gradient of a
+1x1 depthwise convolution is the same sum, and oneDNN computes it reading both inputs once
+(the training step's speed-up: README, Benchmarks). The other sums and the elementwise work
+stay with XLA's fusion. The model keeps Keras' layers: only the training step's graph is traced
+with this op, as for Winograd, so checkpoints, evaluation and exports are unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import keras
 import tensorflow as tf
 
+from keras_wrn.kernels.swap import swapped
 from keras_wrn.models.walk import leaf_layers
 
 
@@ -103,18 +103,8 @@ def _training_call(layer: keras.layers.BatchNormalization):
     return call
 
 
-@contextlib.contextmanager
-def onednn_batch_norms(layers: Sequence[keras.layers.BatchNormalization]) -> Iterator[None]:
+def onednn_batch_norms(
+        layers: Sequence[keras.layers.BatchNormalization]) -> AbstractContextManager[None]:
     """Within the block, ``layers`` normalise with :func:`batch_norm_training` when training:
     wrap the tracing of a training step. Afterwards each layer's own ``call`` is back."""
-    saved = {id(layer): (layer, vars(layer).get("call")) for layer in layers}
-    for layer, _ in saved.values():
-        layer.call = _training_call(layer)
-    try:
-        yield
-    finally:
-        for layer, own in saved.values():
-            if own is None:
-                del layer.call
-            else:
-                layer.call = own
+    return swapped(layers, "call", _training_call)

@@ -6,12 +6,13 @@ the Winograd op, so checkpoints, evaluation and exports are unchanged.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import keras
 import tensorflow as tf
 
+from keras_wrn.kernels.swap import swapped
 from keras_wrn.kernels.winograd import fits_tiles, winograd_conv2d
 from keras_wrn.models.walk import leaf_layers
 
@@ -57,18 +58,7 @@ def _winograd_op(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     return winograd_conv2d(inputs, tf.convert_to_tensor(kernel))
 
 
-@contextlib.contextmanager
-def winograd_convolutions(layers: Sequence[keras.layers.Conv2D]) -> Iterator[None]:
+def winograd_convolutions(layers: Sequence[keras.layers.Conv2D]) -> AbstractContextManager[None]:
     """Within the block, ``layers`` convolve with :func:`winograd_conv2d`: wrap the tracing of a
     training step. Afterwards each layer's own ``convolution_op`` is back."""
-    saved = {id(layer): (layer, vars(layer).get("convolution_op")) for layer in layers}
-    for layer, _ in saved.values():
-        layer.convolution_op = _winograd_op
-    try:
-        yield
-    finally:
-        for layer, own in saved.values():
-            if own is None:
-                del layer.convolution_op
-            else:
-                layer.convolution_op = own
+    return swapped(layers, "convolution_op", lambda _: _winograd_op)
