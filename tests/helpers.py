@@ -104,6 +104,8 @@ def step_each(trainers: dict) -> tuple[dict, object]:
     batch; returns their losses by key, and the batch."""
     from keras_wrn.data import AugmentConfig, train_dataset
 
-    data = next(iter(trainers.values())).data
-    batch = next(iter(train_dataset(data.train, data.num_classes, 16, 0, 0, AugmentConfig())))
+    first = next(iter(trainers.values()))
+    data, batch_size = first.data, first.config.batch_size
+    batch = next(iter(train_dataset(data.train, data.num_classes, batch_size, 0, 0,
+                                    AugmentConfig())))
     return {key: float(trainer.train_step(batch)[0]) for key, trainer in trainers.items()}, batch

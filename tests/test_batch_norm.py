@@ -30,6 +30,13 @@ def _reference(x, gamma, beta, dy, epsilon):
     return centred * inv_std * gamma + beta, mean, variance, d_x, d_centred * inv_std, d_beta
 
 
+def _assert_close_at_scale(names, got, expected):
+    """Each result within 2e-5 of the expected one, relative to the largest expected value."""
+    for name, value, want in zip(names, got, expected, strict=True):
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(value / scale, want / scale, atol=2e-5, err_msg=name)
+
+
 @pytest.mark.parametrize("shape", [(3, 5, 7, 4), (32, 16, 16, 24)])
 def test_batch_norm_matches_float64_and_keras(shape):
     rng = np.random.default_rng(0)
@@ -42,9 +49,7 @@ def test_batch_norm_matches_float64_and_keras(shape):
     ours = (y, mean, variance, *tape.gradient(y, [x_t, gamma_t, beta_t], output_gradients=dy_t))
     names = ("y", "mean", "variance", "d_x", "d_gamma", "d_beta")
     expected = _reference(x, gamma, beta, dy, 1e-5)
-    for name, got, want in zip(names, ours, expected, strict=True):
-        scale = np.abs(want).max()
-        np.testing.assert_allclose(got / scale, want / scale, atol=2e-5, err_msg=name)
+    _assert_close_at_scale(names, ours, expected)
 
     layer = keras.layers.BatchNormalization(epsilon=1e-5)
     layer.build(shape)
@@ -55,10 +60,7 @@ def test_batch_norm_matches_float64_and_keras(shape):
         y_keras = layer(x_t, training=True)
     keras_results = (y_keras, *tape.gradient(y_keras, [x_t, layer.gamma, layer.beta],
                                              output_gradients=dy_t))
-    for name, got, want in zip(names[:1] + names[3:], ours[:1] + ours[3:], keras_results,
-                               strict=True):
-        scale = np.abs(want).max()
-        np.testing.assert_allclose(got / scale, want / scale, atol=2e-5, err_msg=name)
+    _assert_close_at_scale(names[:1] + names[3:], ours[:1] + ours[3:], keras_results)
 
 
 def test_only_plain_float32_batch_norms_are_chosen():

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from keras_wrn.kernels.swap import swapped
-from keras_wrn.models.walk import leaf_layers
+from keras_wrn.models.walk import chosen_layers
 
 
 def channel_dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -78,8 +78,7 @@ def batch_norm_eligible(layer: keras.layers.Layer) -> bool:
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
     """The batch norms of ``model`` (nested models and residual branches opened, each once)
     that the training step computes with :func:`batch_norm_training`."""
-    chosen = {id(layer): layer for layer in leaf_layers(model) if batch_norm_eligible(layer)}
-    return list(chosen.values())
+    return chosen_layers(model, batch_norm_eligible)
 
 
 def _training_call(layer: keras.layers.BatchNormalization):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from keras_wrn.kernels.swap import swapped
 from keras_wrn.kernels.winograd import fits_tiles, winograd_conv2d
-from keras_wrn.models.walk import leaf_layers
+from keras_wrn.models.walk import chosen_layers
 
 
 def prefers_winograd(height: int, width: int, in_channels: int, out_channels: int) -> bool:
@@ -46,8 +46,7 @@ def winograd_eligible(layer: keras.layers.Layer) -> bool:
 def winograd_layers(model: keras.Model) -> list[keras.layers.Conv2D]:
     """The convolutions of ``model`` (nested models and residual branches opened, each once)
     that the training step should compute with Winograd."""
-    chosen = {id(layer): layer for layer in leaf_layers(model) if winograd_eligible(layer)}
-    return list(chosen.values())
+    return chosen_layers(model, winograd_eligible)
 
 
 def _winograd_op(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:

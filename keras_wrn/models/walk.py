@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import keras
 
@@ -15,3 +15,11 @@ def leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
             yield from leaf_layers(inner)
         else:
             yield layer
+
+
+def chosen_layers(model: keras.Model,
+                  keep: Callable[[keras.layers.Layer], bool]) -> list[keras.layers.Layer]:
+    """The leaf layers of ``model`` that ``keep`` accepts, each once (a shared layer is
+    walked once per use), in graph order."""
+    chosen = {id(layer): layer for layer in leaf_layers(model) if keep(layer)}
+    return list(chosen.values())
