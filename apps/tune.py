@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"--arch takes a family ({', '.join(registry.list_families())}), got {args.arch!r}.")
     if args.max_trials < 1 or args.epochs < 1:
         fail("--max-trials and --epochs must be >= 1.")
+    if args.seed < 0:
+        fail(f"--seed must be >= 0, got {args.seed}.")
     base = {key: getattr(args, key) for key in (
         "dataset", "data_dir", "val_dir", "tfds_data_dir", "recipe", "strategy",
         "mixed_precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed")}

@@ -13,7 +13,7 @@ import pytest
 from helpers import app_command, app_env, call_app, error_line, run_app, summary
 
 from keras_wrn.training import read_config_file, resolve_config
-from keras_wrn.tuning import SpaceError, count_params, load_space
+from keras_wrn.tuning import SpaceError, count_params, load_space, make_oracle
 
 SEARCH = ["--arch", "pyramidsepdrop", "--tuner", "random", "--epochs", "1",
           "--steps-per-epoch", "4", "--dataset", "synthetic", "--recipe", "quick"]
@@ -85,6 +85,19 @@ def test_interrupted_search_continues_without_repeating_finished_trials(tmp_path
     assert after["trial_0"][1] == before["trial_0"][1], "the finished trial was run again"
 
 
+@pytest.mark.parametrize("kind", ["random", "bayesian", "hyperband"])
+def test_the_same_seed_proposes_the_same_trials(kind):
+    # keras-tuner draws a random seed when given 0, this project's default.
+    space = load_space("pyramidsepdrop", None)
+
+    def proposals(seed):
+        oracle = make_oracle(kind, space, max_trials=3, max_epochs=3, seed=seed)
+        return [oracle.populate_space(str(i))["values"] for i in range(3)]
+
+    assert proposals(0) == proposals(0)
+    assert proposals(0) != proposals(1)
+
+
 def test_invalid_search_space_gives_one_line_error(tmp_path):
     for text, expected in [("alpha: {min: 10}\n", "'alpha'"),
                            ("widen_factor: [2, 4]\n", "unknown key(s) widen_factor"),
@@ -95,3 +108,6 @@ def test_invalid_search_space_gives_one_line_error(tmp_path):
     result = call_app("tune.py", *SEARCH, "--max-trials", "1", "--output-dir", tmp_path / "s",
                       "--space", _space(tmp_path, "alpha: {min: 10}\n"), check=False)
     assert result.returncode == 2 and "'alpha'" in error_line(result)
+    result = call_app("tune.py", *SEARCH, "--output-dir", tmp_path / "s", "--seed", "-1",
+                      check=False)
+    assert result.returncode == 2 and "--seed must be >= 0" in error_line(result)

@@ -55,7 +55,8 @@ def count_params(arch: str, num_classes: int, **hparams: Any) -> int:
 
 def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: int, seed: int,
                 params_of=None, max_params: int | None = None) -> kt.Oracle:
-    """The keras-tuner oracle, re-drawing any proposal over the parameter budget."""
+    """The keras-tuner oracle, re-drawing any proposal over the parameter budget. The same
+    ``seed``, 0 included, proposes the same trials."""
     base = ORACLES[kind]
 
     class BudgetOracle(base):
@@ -76,7 +77,8 @@ def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: i
                     del self.ongoing_trials[tuner_id]
 
     hp = declare(space, kt.HyperParameters())
-    kwargs = {"objective": OBJECTIVE, "hyperparameters": hp, "seed": seed,
+    # keras-tuner takes seed 0 for "no seed" (`seed or random.randint(1, 10000)`): shift by one.
+    kwargs = {"objective": OBJECTIVE, "hyperparameters": hp, "seed": seed + 1,
               "tune_new_entries": False, "allow_new_entries": False}
     if kind == "hyperband":
         return BudgetOracle(max_epochs=max_epochs, **kwargs)
