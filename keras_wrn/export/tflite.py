@@ -71,7 +71,7 @@ def keras_converter(model: keras.Model) -> tf.lite.TFLiteConverter:
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
     call = tf.function(lambda images: model(images, training=False)).get_concrete_function(spec)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([call], model)
-    converter.experimental_lower_to_saved_model = False
+    converter.experimental_lower_to_saved_model = False  # True would save a SavedModel first
     return converter
 
 
