@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
     e.add_argument("--eval-batch-size", type=int)
     e.add_argument("--seed", type=int)
+    e.add_argument("--deterministic", action=BOOL,
+                   help="the same --seed gives bit-identical runs (TensorFlow's op determinism; "
+                        "default off)")
     return p
 
 
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
         fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
         strategy = make_strategy(config.strategy, config.cpu_devices)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,

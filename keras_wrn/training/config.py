@@ -75,6 +75,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     eval_batch_size: int = 256
     seed: int = 0
+    deterministic: bool = False  # TensorFlow's op determinism: reruns are bit-identical
 
     def model_hparams(self) -> dict[str, Any]:
         """Model keywords the user set (the rest come from the preset or family)."""
