@@ -115,8 +115,6 @@ def main(argv: list[str] | None = None) -> None:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
         fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
-        if config.deterministic:
-            tf.config.experimental.enable_op_determinism()
         strategy = make_strategy(config.strategy, config.cpu_devices)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,

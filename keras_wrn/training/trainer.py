@@ -57,6 +57,8 @@ class Trainer:
             raise ConfigError(f"--batch-size {config.batch_size} exceeds the {data.train_size} "
                               f"training examples; use a smaller batch.")
         self.steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
+        if config.deterministic:  # process-wide, and for good: what the run asked for
+            tf.config.experimental.enable_op_determinism()
         self.image_size = config.input_size()
         keras.utils.set_random_seed(config.seed)  # same initial weights on every replica/run
         if config.mixed_precision:
