@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--winograd", action=argparse.BooleanOptionalAction, default=True,
                        help="Winograd for the wide 3x3 convs, as apps/train.py (default on)")
     train.add_argument("--onednn-bn-sums", action=argparse.BooleanOptionalAction, default=True,
-                       help="batch norms' sums of products on oneDNN, as apps/train.py "
+                       help="batch norms' per-channel sums on oneDNN, as apps/train.py "
                             "(default on)")
     train.add_argument("--xla-fusion", action=argparse.BooleanOptionalAction, default=True,
                        help="XLA fusion of the elementwise ops, as apps/train.py (default on)")

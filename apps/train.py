@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--winograd", action=BOOL,
                    help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on)")
     e.add_argument("--onednn-bn-sums", action=BOOL,
-                   help="batch norms take their sums of products with oneDNN in training "
+                   help="batch norms take their per-channel sums with oneDNN in training "
                         "(default on)")
     e.add_argument("--xla-fusion", action=BOOL,
                    help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on, "

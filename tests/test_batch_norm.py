@@ -37,11 +37,16 @@ def _assert_close_at_scale(names, got, expected):
         np.testing.assert_allclose(value / scale, want / scale, atol=2e-5, err_msg=name)
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 7, 4), (32, 16, 16, 24)])
-def test_batch_norm_matches_float64_and_keras(shape):
+# x ~ N(loc, scale): the one-pass sums, and a mean 100 times the spread, where E[x^2] - mean^2
+# would keep about three digits in float32 and the sums are taken around the mean.
+@pytest.mark.parametrize(("shape", "loc", "scale"), [((3, 5, 7, 4), 2.0, 3.0),
+                                                     ((32, 16, 16, 24), 2.0, 3.0),
+                                                     ((32, 16, 16, 24), 100.0, 1.0)])
+def test_batch_norm_matches_float64_and_keras(shape, loc, scale):
     rng = np.random.default_rng(0)
-    x, dy = rng.normal(2.0, 3.0, shape), rng.normal(size=shape)
+    x, dy = rng.normal(loc, scale, shape), rng.normal(size=shape)
     gamma, beta = rng.normal(size=shape[-1]), rng.normal(size=shape[-1])
+    x, dy, gamma, beta = (v.astype(np.float32) for v in (x, dy, gamma, beta))  # what the op sees
     x_t, dy_t, gamma_t, beta_t = (tf.constant(v, tf.float32) for v in (x, dy, gamma, beta))
     with tf.GradientTape() as tape:
         tape.watch([x_t, gamma_t, beta_t])
@@ -50,6 +55,8 @@ def test_batch_norm_matches_float64_and_keras(shape):
     names = ("y", "mean", "variance", "d_x", "d_gamma", "d_beta")
     expected = _reference(x, gamma, beta, dy, 1e-5)
     _assert_close_at_scale(names, ours, expected)
+    if loc > 10 * scale:
+        return  # Keras computes x * s + (beta - mean * s), which itself loses digits this far out
 
     layer = keras.layers.BatchNormalization(epsilon=1e-5)
     layer.build(shape)
@@ -61,6 +68,23 @@ def test_batch_norm_matches_float64_and_keras(shape):
     keras_results = (y_keras, *tape.gradient(y_keras, [x_t, layer.gamma, layer.beta],
                                              output_gradients=dy_t))
     _assert_close_at_scale(names[:1] + names[3:], ours[:1] + ours[3:], keras_results)
+
+
+def test_batch_norm_compiles_whole_with_xla():
+    """``--jit-compile`` compiles the step whole: the oneDNN sums and the fallback's cond too."""
+    rng = np.random.default_rng(1)
+    x, dy = (tf.constant(rng.normal(2.0, 3.0, (4, 6, 6, 5)), tf.float32) for _ in range(2))
+    gamma, beta = (tf.constant(rng.normal(size=5), tf.float32) for _ in range(2))
+
+    def run(x, gamma, beta, dy):
+        with tf.GradientTape() as tape:
+            tape.watch([x, gamma, beta])
+            y, mean, variance = batch_norm_training(x, gamma, beta, 1e-5)
+        return (y, mean, variance, *tape.gradient(y, [x, gamma, beta], output_gradients=dy))
+
+    compiled = tf.function(run, jit_compile=True)(x, gamma, beta, dy)
+    for got, want in zip(compiled, run(x, gamma, beta, dy), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_only_plain_float32_batch_norms_are_chosen():

@@ -1,5 +1,5 @@
 """Kernels the training step can use in place of TensorFlow's own: Winograd convolutions, batch
-norms whose sums of products run on oneDNN, and XLA fusion of the elementwise ops."""
+norms whose per-channel sums run on oneDNN, and XLA fusion of the elementwise ops."""
 
 from keras_wrn.kernels.batch_norm import (
     batch_norm_eligible,

@@ -1,13 +1,16 @@
-"""Batch norm for the training step, with its per-channel sums of products taken by oneDNN.
+"""Batch norm for the training step, with its per-channel sums taken by oneDNN in one pass.
 
-A batch norm's training pass needs two sums of products per channel over batch, height and
-width: sum((x - mean)^2) for the variance and sum(dy * (x - mean)) for the scale's gradient.
-XLA's CPU compiler writes each product out in full and reduces it as a tree (its
-``TreeReductionRewriter``), two passes over memory where one would do. The weight gradient of a
-1x1 depthwise convolution is the same sum, and oneDNN computes it reading both inputs once
-(the training step's speed-up: README, Benchmarks). The other sums and the elementwise work
-stay with XLA's fusion. The model keeps Keras' layers: only the training step's graph is traced
-with this op, as for Winograd, so checkpoints, evaluation and exports are unchanged.
+A batch norm's training pass needs four per-channel sums over batch, height and width: of x
+and of x^2 for the statistics, of dy and of dy * x for the gradient. XLA's CPU compiler writes
+each product out in full and reduces it as a tree (its ``TreeReductionRewriter``), and the
+textbook two-pass variance writes x - mean out before summing its square. Here the sums of
+products are the weight gradient of a 1x1 depthwise convolution and the plain sums an average
+pool, both oneDNN kernels that read their inputs once and run side by side, outside XLA's
+clusters; only the elementwise work is left to XLA's fusion (the training step's speed-up:
+README, Benchmarks). The variance is E[x^2] - mean^2, as Flax's ``use_fast_variance``, except
+where the mean is so large against the spread that float32 would lose digits: there the sums
+are taken around the mean. The model keeps Keras' layers: only the training step's graph is
+traced with this op, as for Winograd, so checkpoints, evaluation and exports are unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +35,21 @@ def channel_dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reshape(gradient, [channels])
 
 
+def channel_mean(x: tf.Tensor) -> tf.Tensor:
+    """Per-channel mean of an NHWC tensor over batch, height and width: oneDNN's average pool
+    over each whole image, then the small mean over the batch. Left out of XLA's clusters, it
+    runs beside :func:`channel_dot` on the same input."""
+    height, width = x.shape[1:3]
+    if height is None or width is None:
+        return tf.reduce_mean(x, [0, 1, 2])
+    return tf.reduce_mean(tf.nn.avg_pool2d(x, (height, width), 1, "VALID"), [0, 1, 2])
+
+
+# Past this ratio of mean^2 to variance in any channel, E[x^2] - mean^2 would keep fewer than
+# about five of float32's seven digits, so the batch norm sums around the mean instead.
+ONE_PASS_LIMIT = 100.0
+
+
 def batch_norm_training(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
                         epsilon: float) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Batch-normalises NHWC ``x`` with its own statistics; returns the output and the batch
@@ -41,18 +59,23 @@ def batch_norm_training(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
     @tf.custom_gradient
     def normalise(x, gamma, beta):
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), x.dtype)
-        mean = tf.reduce_sum(x, [0, 1, 2]) / count
-        centred = x - mean
-        variance = channel_dot(centred, centred) / count
+        mean = channel_mean(x)
+        one_pass_variance = channel_dot(x, x) / count - mean * mean
+        around_mean = tf.reduce_any(mean * mean > ONE_PASS_LIMIT * one_pass_variance)
+        variance = tf.cond(around_mean,
+                           lambda: channel_dot(x - mean, x - mean) / count,
+                           lambda: tf.maximum(one_pass_variance, 0.0))
         inv_std = tf.math.rsqrt(variance + epsilon)
         scale = inv_std * gamma
-        outputs = centred * scale + beta
+        outputs = (x - mean) * scale + beta
 
         def grad(d_outputs, d_mean, d_variance):
             # d_mean and d_variance are zero: the moving averages take them under stop_gradient.
-            d_beta = tf.reduce_sum(d_outputs, [0, 1, 2])
-            d_centred = channel_dot(centred, d_outputs)
-            d_x = scale * (d_outputs - (centred * (inv_std * inv_std * d_centred) + d_beta)
+            d_beta = channel_mean(d_outputs) * count
+            d_centred = tf.cond(around_mean,  # sum(dy * (x - mean))
+                                lambda: channel_dot(x - mean, d_outputs),
+                                lambda: channel_dot(x, d_outputs) - mean * d_beta)
+            d_x = scale * (d_outputs - ((x - mean) * (inv_std * inv_std * d_centred) + d_beta)
                            / count)
             return d_x, d_centred * inv_std, d_beta
 
