@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--steps-per-epoch", type=int)
     p.add_argument("--cpu-devices", type=int)
+    p.add_argument("--deterministic", action="store_true", default=None,
+                   help="bit-identical trials for the same command and seed, as apps/train.py")
     return p
 
 
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"--seed must be >= 0, got {args.seed}.")
     base = {key: getattr(args, key) for key in (
         "dataset", "data_dir", "val_dir", "tfds_data_dir", "recipe", "strategy",
-        "mixed_precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed")}
+        "mixed_precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed",
+        "deterministic")}
     base = {"arch": args.arch, "epochs": args.epochs,
             **{k: v for k, v in base.items() if v is not None}}
     try:

@@ -33,7 +33,8 @@ BUDGET = 60_000  # depth 14 with alpha 96 is above it
 def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_path):
     out = tmp_path / "search"
     result = run_app("tune.py", *SEARCH, "--max-trials", "2", "--output-dir", out,
-                     "--space", _space(tmp_path, SMALL_SPACE), "--max-params", str(BUDGET))
+                     "--space", _space(tmp_path, SMALL_SPACE), "--max-params", str(BUDGET),
+                     "--deterministic")
     assert summary(result.stdout)["trials"] == 2
     assert "| trial |" in result.stdout
     rows = json.loads((out / "trials.json").read_text())
@@ -44,6 +45,7 @@ def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_pat
     best = out / "best_config.json"
     config = resolve_config({}, read_config_file(str(best)))  # accepted as it is
     assert config.arch == "pyramidsepdrop" and config.epochs == 4  # the quick recipe's epochs
+    assert config.deterministic  # every trial and the winner's training
     trained = call_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
                        "--output-dir", tmp_path / "winner")
     assert summary(trained.stdout)["epochs"] == 1
