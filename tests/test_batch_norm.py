@@ -1,4 +1,4 @@
-"""The training step's batch norm with its sums of products on oneDNN: equal to a float64
+"""The training step's batch norm with its per-channel sums on oneDNN: equal to a float64
 reference and to Keras' layer forward and backward, chosen for the plain float32 batch norms
 only, and in the training step's graph with the same result as Keras' own. Two epochs of
 training with it against synchronized Keras batch norms on two replicas: test_training.py."""
