@@ -30,6 +30,15 @@ def _reference(x, gamma, beta, dy, epsilon):
     return centred * inv_std * gamma + beta, mean, variance, d_x, d_centred * inv_std, d_beta
 
 
+def _forward_backward(x, gamma, beta, dy):
+    """Our batch norm's output, statistics and gradients (x, gamma, beta) for output gradient
+    ``dy``: what _reference computes."""
+    with tf.GradientTape() as tape:
+        tape.watch([x, gamma, beta])
+        y, mean, variance = batch_norm_training(x, gamma, beta, 1e-5)
+    return (y, mean, variance, *tape.gradient(y, [x, gamma, beta], output_gradients=dy))
+
+
 def _assert_close_at_scale(names, got, expected):
     """Each result within 2e-5 of the expected one, relative to the largest expected value."""
     for name, value, want in zip(names, got, expected, strict=True):
@@ -48,10 +57,7 @@ def test_batch_norm_matches_float64_and_keras(shape, loc, scale):
     gamma, beta = rng.normal(size=shape[-1]), rng.normal(size=shape[-1])
     x, dy, gamma, beta = (v.astype(np.float32) for v in (x, dy, gamma, beta))  # what the op sees
     x_t, dy_t, gamma_t, beta_t = (tf.constant(v, tf.float32) for v in (x, dy, gamma, beta))
-    with tf.GradientTape() as tape:
-        tape.watch([x_t, gamma_t, beta_t])
-        y, mean, variance = batch_norm_training(x_t, gamma_t, beta_t, 1e-5)
-    ours = (y, mean, variance, *tape.gradient(y, [x_t, gamma_t, beta_t], output_gradients=dy_t))
+    ours = _forward_backward(x_t, gamma_t, beta_t, dy_t)
     names = ("y", "mean", "variance", "d_x", "d_gamma", "d_beta")
     expected = _reference(x, gamma, beta, dy, 1e-5)
     _assert_close_at_scale(names, ours, expected)
@@ -75,15 +81,8 @@ def test_batch_norm_compiles_whole_with_xla():
     rng = np.random.default_rng(1)
     x, dy = (tf.constant(rng.normal(2.0, 3.0, (4, 6, 6, 5)), tf.float32) for _ in range(2))
     gamma, beta = (tf.constant(rng.normal(size=5), tf.float32) for _ in range(2))
-
-    def run(x, gamma, beta, dy):
-        with tf.GradientTape() as tape:
-            tape.watch([x, gamma, beta])
-            y, mean, variance = batch_norm_training(x, gamma, beta, 1e-5)
-        return (y, mean, variance, *tape.gradient(y, [x, gamma, beta], output_gradients=dy))
-
-    compiled = tf.function(run, jit_compile=True)(x, gamma, beta, dy)
-    for got, want in zip(compiled, run(x, gamma, beta, dy), strict=True):
+    compiled = tf.function(_forward_backward, jit_compile=True)(x, gamma, beta, dy)
+    for got, want in zip(compiled, _forward_backward(x, gamma, beta, dy), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
