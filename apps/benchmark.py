@@ -45,48 +45,40 @@ def _train(args) -> dict:
         forward_flops_per_image,
         median_rate,
         peak_flops_per_s,
+        timed_step,
     )
-    from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
-    from keras_wrn.kernels import use_xla_fusion
     from keras_wrn.layers import StochasticResidual
-    from keras_wrn.training import Trainer, make_strategy, resolve_config
+    from keras_wrn.runtime import start
+    from keras_wrn.training import resolve_config
 
-    if args.conv_floor and (args.precision != "fp32" or args.jit_compile
-                            or args.strategy != "one_device" or args.winograd):
-        raise ValueError("--conv-floor times oneDNN's float32 convs on one device without XLA; "
-                         "add --no-winograd and drop --precision, --jit-compile and --strategy "
-                         "to use it.")
     overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
+    execution = {key: getattr(args, key) for key in (
+        "strategy", "precision", "jit_compile", "winograd", "onednn_bn_sums", "xla_fusion",
+        "steps_per_loop")}
     config = resolve_config({
         "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
-        "batch_size": args.batch_size, "strategy": args.strategy,
-        "mixed_precision": None if args.precision == "fp32" else args.precision,
-        "jit_compile": args.jit_compile, "winograd": args.winograd,
-        "onednn_bn_sums": args.onednn_bn_sums,
-        "xla_fusion": args.xla_fusion, **overrides})
-    fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
-    strategy = make_strategy(config.strategy)
-    data = load_synthetic(config.input_size(), train_examples=max(2 * args.batch_size, 256),
-                          val_examples=10)
+        "batch_size": args.batch_size, **execution, **overrides})
+    plan, strategy = start(config.runtime_request())
+    if args.conv_floor and (plan.precision != "fp32" or plan.jit_compile
+                            or plan.strategy != "one_device" or plan.winograd):
+        raise ValueError("--conv-floor times oneDNN's float32 convs on one device without XLA; "
+                         "add --no-winograd and --precision fp32, and drop --jit-compile and "
+                         "--strategy to use it.")
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, strategy, data, tmp, log=lambda _: None)
-        dataset = train_dataset(data.train, data.num_classes, args.batch_size, 0, 0,
-                                AugmentConfig())
-        batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
-
-        def step():
-            return float(trainer.train_step(batch)[0])
+        trainer, step = timed_step(config, plan, strategy, tmp)
+        per_call = plan.steps_per_loop
 
         # Rounds alternate keras_wrn's windows with a run of the PyTorch reference, so that both
         # see the same load on a shared machine; each round's ratio counts, their median wins.
         rates, windows, torch_rates = [], [], []
         for index in range(args.rounds):
-            round_rate, round_windows = median_rate(step, args.batch_size, args.windows,
-                                                    args.steps, warmup=3 if index == 0 else 1)
+            round_rate, round_windows = median_rate(step, args.batch_size * per_call,
+                                                    args.windows, args.steps,
+                                                    warmup=3 if index == 0 else 1)
             rates.append(round_rate)
             windows += round_windows
             if args.torch_python:
-                torch_rates.append(_torch_rate(args))
+                torch_rates.append(_torch_rate(args, plan.precision))
         rate = statistics.median(rates)
         if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
             tf.profiler.experimental.start(args.profile)
@@ -98,12 +90,12 @@ def _train(args) -> dict:
     peak = peak_flops_per_s()
     result = {
         "kind": "train", "arch": args.arch, "batch_size": args.batch_size,
-        "precision": args.precision,
+        "precision": plan.precision, "runtime": plan.to_dict(),
         "drop_rate": max((layer.gate.rate for layer in trainer.model.layers
                           if isinstance(layer, StochasticResidual)), default=0.0),
         "params": trainer.model.count_params(),
         "winograd_convs": len(trainer.winograd_layers),
-        "onednn_batch_norms": len(trainer.batch_norm_layers), "xla_fusion": fusion,
+        "onednn_batch_norms": len(trainer.batch_norm_layers), "xla_fusion": plan.xla_fusion,
         "train_images_per_s": round(rate, 1),
         "window_images_per_s": [round(r, 1) for r in windows],
         "flops_per_image": flops, "peak_flops_per_s": round(peak),
@@ -127,11 +119,11 @@ def _train(args) -> dict:
     return result
 
 
-def _torch_rate(args) -> float:
+def _torch_rate(args, precision: str) -> float:
     """Training images/s of ../shared/tools/torch_reference.py, run with --torch-python."""
     torch = subprocess.run(
         [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
-         "--precision", args.precision], capture_output=True, text=True, check=True)
+         "--precision", precision], capture_output=True, text=True, check=True)
     return json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"]
 
 
@@ -242,17 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="training throughput, FLOPs, MFU")
     train.add_argument("--arch", required=True)
     train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
     train.add_argument("--drop-rate", type=float, help="override the stochastic-depth rate")
     train.add_argument("--strategy", default="one_device")
-    train.add_argument("--jit-compile", action="store_true")
-    train.add_argument("--winograd", action=argparse.BooleanOptionalAction, default=True,
-                       help="Winograd for the wide 3x3 convs, as apps/train.py (default on)")
-    train.add_argument("--onednn-bn-sums", action=argparse.BooleanOptionalAction, default=True,
-                       help="batch norms' per-channel sums on oneDNN, as apps/train.py "
-                            "(default on)")
-    train.add_argument("--xla-fusion", action=argparse.BooleanOptionalAction, default=True,
-                       help="XLA fusion of the elementwise ops, as apps/train.py (default on)")
+    bool_flag = argparse.BooleanOptionalAction
+    for flag, what in (("--jit-compile", "the whole step compiled with XLA"),
+                       ("--winograd", "Winograd for the wide 3x3 convs"),
+                       ("--onednn-bn-sums", "batch norms' per-channel sums on oneDNN"),
+                       ("--xla-fusion", "XLA fusion of the elementwise ops")):
+        train.add_argument(flag, action=bool_flag, help=f"{what} (default: the runtime plan's, "
+                                                        f"as apps/train.py)")
+    train.add_argument("--steps-per-loop", type=_positive,
+                       help="training steps per host call (default: the plan's)")
     train.add_argument("--windows", type=_positive, default=5)
     train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")

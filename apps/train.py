@@ -62,19 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--randaugment-ops", type=int, help="RandAugment ops per image (0: off)")
     r.add_argument("--randaugment-magnitude", type=float)
     r.add_argument("--mixup", type=float, help="mixup Beta alpha (0: off)")
-    e = p.add_argument_group("execution")
+    r.add_argument("--lr-scaling", choices=["none", "linear"],
+                   help="linear: LR x global batch / the recipe's batch, with warm-up past 2x "
+                        "(default none: the papers' values)")
+    e = p.add_argument_group("execution (default: the runtime plan for the visible devices)")
     e.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker"])
     e.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
-    e.add_argument("--mixed-precision", choices=["bf16", "fp16"])
-    e.add_argument("--jit-compile", action=BOOL, help="XLA (measure first: slower on CPU)")
+    e.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 on GPUs of compute capability 8.0+, else fp32")
+    e.add_argument("--require-gpu", action=BOOL, help="stop at once when no GPU is visible")
+    e.add_argument("--jit-compile", action=BOOL,
+                   help="compile the whole step with XLA (default on GPUs only)")
+    e.add_argument("--steps-per-loop", type=int,
+                   help="training steps per host call (default 50 on GPUs, 1 on CPUs)")
+    e.add_argument("--all-reduce", choices=["auto", "ring", "nccl"],
+                   help="multi-worker collectives (auto: NCCL between GPU workers, else ring)")
     e.add_argument("--winograd", action=BOOL,
-                   help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on)")
+                   help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on CPUs)")
     e.add_argument("--onednn-bn-sums", action=BOOL,
                    help="batch norms take their per-channel sums with oneDNN in training "
-                        "(default on)")
+                        "(default on CPUs)")
     e.add_argument("--xla-fusion", action=BOOL,
-                   help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on, "
-                        "off in the quick recipe)")
+                   help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on "
+                        "one CPU replica, off in the quick recipe)")
+    e.add_argument("--skip-dropped", action=BOOL,
+                   help="skip the branches stochastic depth drops (default on one CPU "
+                        "replica; elsewhere they are multiplied by 0)")
     e.add_argument("--output-dir", help="default runs/ARCH")
     e.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
     e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
@@ -94,57 +107,50 @@ def weights_checksum(model) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     args = vars(build_parser().parse_args(argv))
-    import keras
-    import tensorflow as tf
-
     from keras_wrn.data import DataError, load_data
-    from keras_wrn.kernels import use_xla_fusion
+    from keras_wrn.runtime import PlanError, environment, start
+    from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training import (
         PREEMPTED_EXIT_CODE,
         ConfigError,
         PreemptedError,
         Trainer,
-        make_strategy,
         read_config_file,
         resolve_config,
     )
     from keras_wrn.training.artifacts import write_json
-    from keras_wrn.training.strategy import describe, is_chief, task_id
 
     try:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
-        fusion = use_xla_fusion(config.xla_fusion, config.cpu_devices)
-        strategy = make_strategy(config.strategy, config.cpu_devices)
+        plan, strategy = start(config.runtime_request(), require_gpu=config.require_gpu)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
                          val_dir=config.val_dir, val_split=config.val_split,
                          tfds_data_dir=config.tfds_data_dir, seed=config.seed)
         if data.skipped:
             print(f"warning: skipped {data.skipped} unreadable images", file=sys.stderr)
-        trainer = Trainer(config, strategy, data, output_dir)
-    except (ConfigError, DataError, ValueError) as err:
+        trainer = Trainer(config, strategy, data, output_dir, plan=plan)
+    except (ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))
     chief = is_chief(strategy)
     params = trainer.model.count_params()
     if chief:
         write_json(output_dir / "config.json", config.to_dict())
+        lr, warmup_epochs = config.scaled_lr()
         write_json(output_dir / "run.json", {
             "num_classes": data.num_classes, "class_names": data.class_names,
             "train_examples": data.train_size, "val_examples": data.val_size,
             "skipped_images": data.skipped, "image_size": config.input_size(),
-            "replicas": strategy.num_replicas_in_sync, "strategy": describe(strategy),
-            "params": params, "winograd_convs": len(trainer.winograd_layers),
+            "params": params, "runtime": plan.to_dict(),
+            "winograd_convs": len(trainer.winograd_layers),
             "onednn_batch_norms": len(trainer.batch_norm_layers),
-            "xla_fusion": fusion,
-            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "lr": lr, "warmup_epochs": warmup_epochs, **environment(),
         })
         print(f"{config.arch}: {params:,} parameters, {data.train_size} training / "
-              f"{data.val_size} validation images, {strategy.num_replicas_in_sync} replica(s) "
-              f"({describe(strategy)}), recipe {config.recipe}, "
+              f"{data.val_size} validation images, recipe {config.recipe}, "
               f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
-              f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN, "
-              f"XLA fusion {'on' if fusion else 'off'}")
+              f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN")
     start = time.perf_counter()
     try:
         history = trainer.fit()

@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True)
     p.add_argument("--seed", type=int, default=0)
     for flag in ("--dataset", "--data-dir", "--val-dir", "--tfds-data-dir", "--recipe",
-                 "--strategy", "--mixed-precision"):
+                 "--strategy"):
         p.add_argument(flag)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="as apps/train.py (auto: bf16 on GPUs of compute capability 8.0+)")
     p.add_argument("--val-split", type=float)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--steps-per-epoch", type=int)
@@ -60,12 +62,12 @@ def format_rows(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError, load_data
-    from keras_wrn.kernels import use_xla_fusion
     from keras_wrn.models import registry
-    from keras_wrn.training import RECIPES, ConfigError, make_strategy, resolve_config
+    from keras_wrn.runtime import PlanError, start
+    from keras_wrn.runtime.strategy import is_chief
+    from keras_wrn.training import RECIPES, ConfigError, resolve_config
     from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.config import MODEL_KEYS
-    from keras_wrn.training.strategy import is_chief
     from keras_wrn.tuning import (
         SpaceError,
         TrainerTuner,
@@ -84,19 +86,18 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"--seed must be >= 0, got {args.seed}.")
     base = {key: getattr(args, key) for key in (
         "dataset", "data_dir", "val_dir", "tfds_data_dir", "recipe", "strategy",
-        "mixed_precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed",
+        "precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed",
         "deterministic")}
     base = {"arch": args.arch, "epochs": args.epochs,
             **{k: v for k, v in base.items() if v is not None}}
     try:
         space = load_space(args.arch, args.space)
         config = resolve_config(base)
-        use_xla_fusion(config.xla_fusion, config.cpu_devices)  # as apps/train.py
-        strategy = make_strategy(config.strategy, config.cpu_devices)
+        plan, strategy = start(config.runtime_request())  # as apps/train.py
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
                          val_dir=config.val_dir, val_split=config.val_split,
                          tfds_data_dir=config.tfds_data_dir, seed=config.seed)
-    except (SpaceError, ConfigError, DataError, ValueError) as err:
+    except (SpaceError, ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))
 
     def params_of(values: dict) -> int:
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
 
     oracle = make_oracle(args.tuner, space, args.max_trials, args.epochs, args.seed,
                          params_of if args.max_params else None, args.max_params)
-    tuner = TrainerTuner(oracle, base, args.arch, strategy, data, directory=args.output_dir,
-                         project_name="search", overwrite=False)
+    tuner = TrainerTuner(oracle, base, args.arch, strategy, data, plan=plan,
+                         directory=args.output_dir, project_name="search", overwrite=False)
     tuner.search()
     if not is_chief(strategy):
         return

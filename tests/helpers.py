@@ -87,16 +87,20 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def small_trainer(output_dir, **config):
+def small_trainer(output_dir, plan=None, **config):
     """A one-device quick-recipe Trainer for ``config`` (the model's keys) on 32 synthetic 8x8
-    images, batch 16: for comparing training steps with a kernel on and off."""
+    images, batch 16: for comparing training steps with a kernel on and off. ``plan`` defaults
+    to the plan for this machine."""
+    import tensorflow as tf
+
     from keras_wrn.data import load_synthetic
-    from keras_wrn.training import Trainer, make_strategy, resolve_config
+    from keras_wrn.training import Trainer, resolve_config
 
     config = resolve_config({"image_size": 8, "dataset": "synthetic", "recipe": "quick",
                              "batch_size": 16, "strategy": "one_device", **config})
     data = load_synthetic(8, train_examples=32, val_examples=8)
-    return Trainer(config, make_strategy("one_device"), data, output_dir, log=lambda _: None)
+    return Trainer(config, tf.distribute.get_strategy(), data, output_dir, log=lambda _: None,
+                   plan=plan)
 
 
 def step_each(trainers: dict) -> tuple[dict, object]:

@@ -171,9 +171,9 @@ _GATES_SCRIPT = """
 import json, sys
 import tensorflow as tf
 from keras_wrn.layers import StochasticDepth
-from keras_wrn.training.strategy import make_strategy
+from keras_wrn.runtime import RuntimeRequest, start
 
-strategy = make_strategy(sys.argv[1], cpu_devices=int(sys.argv[2]))
+_, strategy = start(RuntimeRequest(strategy=sys.argv[1], cpu_devices=int(sys.argv[2])))
 with strategy.scope():
     gate = StochasticDepth(0.5, mode="batch", seed=3)
     gate.build((2, 4))

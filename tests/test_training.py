@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import (
+    ROOT,
     TINY,
     TINY_RUN_GROUP,
     app_command,
@@ -58,17 +63,20 @@ MIRROR_ARGS = ["--arch", "wrn", "--depth", "10", "--widen-factor", "6", "--image
 
 @pytest.mark.slow
 def test_two_replica_mirrored_matches_one_device(tmp_path):
-    """Also checks the step's kernels: Winograd on under MirroredStrategy, off on the one
+    """Also checks the plan's kernels: Winograd on under MirroredStrategy, off on the one
     device; the oneDNN batch-norm sums on the one device only (the replicas' batch norms are
-    synchronized); XLA fusion asked for but left off with two devices in one process."""
+    synchronized); XLA fusion off with two devices in one process."""
     one = call_app("train.py", *MIRROR_ARGS, "--strategy", "one_device", "--no-winograd",
                    "--output-dir", tmp_path / "one")
     two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
-                  "--xla-fusion", "--output-dir", tmp_path / "two")
-    assert ("2 replica(s) (mirrored), recipe quick, 2 conv(s) on Winograd, 0 batch norm(s) "
-            "summing on oneDNN, XLA fusion off" in two.stdout)  # synchronized batch norms
-    assert "0 conv(s) on Winograd, 7 batch norm(s) summing on oneDNN, XLA fusion off" \
-        in one.stdout
+                  "--output-dir", tmp_path / "two")
+    assert "runtime: CPU, mirrored, 2 replica(s), fp32, XLA off, CPU kernels Winograd, " \
+        "oneDNN batch-norm sums, stochastic depth multiplies" in two.stdout
+    assert "recipe quick, 2 conv(s) on Winograd, 0 batch norm(s) summing on oneDNN" \
+        in two.stdout  # synchronized batch norms
+    assert "runtime: CPU, one_device, 1 replica(s), fp32, XLA off, CPU kernels oneDNN " \
+        "batch-norm sums," in one.stdout
+    assert "0 conv(s) on Winograd, 7 batch norm(s) summing on oneDNN" in one.stdout
     a, b = history(tmp_path / "one"), history(tmp_path / "two")
     np.testing.assert_allclose([r["train_loss"] for r in a], [r["train_loss"] for r in b],
                                rtol=2e-3)
@@ -77,28 +85,63 @@ def test_two_replica_mirrored_matches_one_device(tmp_path):
         summary(two.stdout)["weights_checksum"], rel=1e-4)
 
 
+def _readme_two_worker_command() -> str:
+    """The README's two-worker block, as a user copies it."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return next(block for block in blocks if "TF_CONFIG" in block)
+
+
 @pytest.mark.slow
-def test_two_worker_multi_worker_mirrored(tmp_path):
-    out = tmp_path / "run"
+def test_the_readmes_two_worker_command_trains_to_the_end(tmp_path):
+    """Exactly as written (default flags: the plan keeps XLA auto-clustering off, which
+    crashed MultiWorkerMirrored with 'Multiple CPU devices'), run from a folder of its own."""
+    (tmp_path / "apps").symlink_to(ROOT / "apps")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    result = subprocess.run(["bash", "-c", _readme_two_worker_command()], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=400, env=app_env(PATH=path))
+    summaries = [json.loads(line[len("summary: "):]) for line in result.stdout.splitlines()
+                 if line.startswith("summary: ")]
+    assert len(summaries) == 2, result.stderr[-3000:]
+    assert sorted(s["worker"] for s in summaries) == [0, 1]
+    assert summaries[0]["weights_checksum"] == summaries[1]["weights_checksum"]
+    assert all(s["epochs"] == 2 for s in summaries)
+    out = tmp_path / summaries[0]["output_dir"]
+    assert json.loads((out / "run.json").read_text())["runtime"]["strategy"] == "multi_worker"
+    assert (out / "model.keras").is_file()
+    assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
+
+
+def _two_workers(*args: str) -> list[tuple[str, str]]:
+    """Runs apps/train.py on two local workers; their (stdout, stderr), chief first."""
     ports = [free_port(), free_port()]
     workers = []
     for index in range(2):
         tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                      "task": {"type": "worker", "index": index}}
         workers.append(subprocess.Popen(
-            app_command("train.py", *TINY, "--epochs", "2", "--steps-per-epoch", "6",
-                        "--output-dir", out),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=app_env(TF_CONFIG=json.dumps(tf_config))))
+            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=app_env(TF_CONFIG=json.dumps(tf_config))))
     outputs = [w.communicate(timeout=300) for w in workers]
     for worker, (_, stderr) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, stderr[-3000:]
+    return outputs
+
+
+@pytest.mark.slow
+def test_every_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
+    """A worker without its own checkpoints (here worker 1, whose folder a finished run
+    removes) restores the chief's and resumes at the same step: the workers stay in step."""
+    out = tmp_path / "run"
+    args = [*TINY, "--steps-per-epoch", "6", "--output-dir", out]
+    _two_workers(*args, "--epochs", "1")
+    assert not (out / "checkpoints" / "worker-1").exists()
+    outputs = _two_workers(*args, "--epochs", "2")
+    for stdout, _ in outputs:
+        assert "resuming at epoch 2 step 0 (optimizer step 6)" in stdout
     chief, other = (summary(stdout) for stdout, _ in outputs)
-    assert "(multi_worker)" in outputs[0][0]
     assert (chief["worker"], other["worker"]) == (0, 1)
     assert chief["weights_checksum"] == other["weights_checksum"]  # identical weights
-    assert (out / "model.keras").is_file()
-    assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
+    assert [r["epoch"] for r in history(out)] == [1, 2]
     metrics = json.loads(call_app("evaluate.py", "--model", out, "--json")
                          .stdout.strip().splitlines()[-1])
     assert metrics["top1"] == pytest.approx(chief["val_top1"], abs=1e-6)
@@ -167,9 +210,10 @@ def test_sigterm_saves_exits_cleanly_and_resumes(tmp_path):
 def test_mixed_precision_trains(tmp_path, precision):
     out = tmp_path / "run"
     result = run_app("train.py", *TINY, "--epochs", "1", "--steps-per-epoch", "2",
-                     "--mixed-precision", precision, "--output-dir", out)
+                     "--precision", precision, "--output-dir", out)
     assert np.isfinite(summary(result.stdout)["train_loss"])
-    assert json.loads((out / "config.json").read_text())["mixed_precision"] == precision
+    assert json.loads((out / "config.json").read_text())["precision"] == precision
+    assert json.loads((out / "run.json").read_text())["runtime"]["precision"] == precision
 
 
 def test_deterministic_reruns_are_bit_identical(tmp_path):
@@ -184,6 +228,22 @@ def test_deterministic_reruns_are_bit_identical(tmp_path):
     assert json.loads((tmp_path / "first" / "config.json").read_text())["deterministic"] is True
 
 
+def test_looped_steps_equal_single_steps(tmp_path):
+    """--steps-per-loop 3 runs three steps per host call (cut at the checkpoint every 4 steps
+    and at the epoch's end: loops of 3, 1, 2) and ends on the same weights as one step per
+    call, bit for bit under --deterministic."""
+    args = [*TINY, "--epochs", "2", "--steps-per-epoch", "6", "--checkpoint-steps", "4",
+            "--deterministic"]
+    runs = {k: summary(run_app("train.py", *args, "--steps-per-loop", k,
+                               "--output-dir", tmp_path / k).stdout) for k in ("1", "3")}
+    assert runs["1"]["weights_checksum"] == runs["3"]["weights_checksum"]
+    # The loop sums its steps' losses in float32 on the device, the host in float64.
+    assert runs["1"]["train_loss"] == pytest.approx(runs["3"]["train_loss"], rel=1e-6)
+    assert [r["lr"] for r in history(tmp_path / "1")] == [r["lr"] for r in history(tmp_path / "3")]
+    plan = json.loads((tmp_path / "3" / "run.json").read_text())["runtime"]
+    assert plan["steps_per_loop"] == 3
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     (["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
@@ -192,6 +252,12 @@ def test_deterministic_reruns_are_bit_identical(tmp_path):
     (["--dataset", "synthetic", "--batch-size", "5000"], "exceeds the 2000 training examples"),
     (["--dataset", "synthetic", "--recipe", "fast"], "unknown recipe 'fast'"),
     (["--dataset", "synthetic", "--config", "/nonexistent.yaml"], "does not exist"),
+    (["--dataset", "synthetic", "--strategy", "mirrored", "--cpu-devices", "2",
+      "--xla-fusion"], "--xla-fusion cannot run with several replicas"),
+    (["--dataset", "synthetic", "--require-gpu"], "--require-gpu: TensorFlow sees no GPU"),
+    (["--dataset", "synthetic", "--steps-per-loop", "0"], "--steps-per-loop must be >= 1"),
+    (["--dataset", "synthetic", "--cpu-devices", "-1"], "--cpu-devices must be >= 0"),
+    (["--dataset", "synthetic", "--steps-per-epoch", "-1"], "--steps-per-epoch must be >= 1"),
 ])
 def test_bad_flags_give_one_line_errors(args, expected):
     result = call_app("train.py", *args, check=False)

@@ -122,7 +122,11 @@ class StochasticResidual(keras.layers.Layer):
     instead: TF cannot run the cross-replica sum of a synchronized batch norm inside a cond
     ("merge_call called while defining a new graph"). The replicas draw the same gates as a
     one-device run, but a dropped branch still runs and updates its batch-norm moving statistics.
+    The training step on a GPU multiplies too (``skip_dropped`` swapped to False while it is
+    traced): a cond's predicate computed on the device makes the host wait for it.
     """
+
+    skip_dropped = True  # the runtime plan's choice, not part of the layer's configuration
 
     def __init__(self, branch: keras.Model, gate: StochasticDepth, **kwargs):
         super().__init__(**kwargs)
@@ -139,7 +143,7 @@ class StochasticResidual(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         shortcut, x = inputs
-        if (not training or self.gate.mode != "batch"
+        if (not training or self.gate.mode != "batch" or not self.skip_dropped
                 or tf.distribute.get_strategy().num_replicas_in_sync > 1):
             return shortcut + self.gate(self.branch(x, training=training), training=training)
         gates = self.gate.training_gates(shortcut)

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from keras_wrn.models import registry
+from keras_wrn.runtime import ALL_REDUCES, PRECISIONS, STRATEGIES, RuntimeRequest
 from keras_wrn.training.recipes import FAMILY_RECIPES, RECIPES
 from keras_wrn.training.schedule import SCHEDULES
-from keras_wrn.training.strategy import STRATEGIES
 
 MODEL_KEYS = ("depth", "alpha", "widen_factor", "bottleneck", "multiplicative", "drop_rate",
               "drop_mode", "dropout")
-PRECISIONS = ("bf16", "fp16")
+RUNTIME_KEYS = tuple(f.name for f in dataclasses.fields(RuntimeRequest))
+LR_SCALINGS = ("none", "linear")
+# Goyal et al. 2017: with the linear scaling rule, a gradual warm-up of 5 epochs.
+SCALED_WARMUP_EPOCHS = 5.0
 
 
 class ConfigError(ValueError):
@@ -62,14 +65,19 @@ class TrainConfig:
     randaugment_ops: int = 0
     randaugment_magnitude: float = 0.5
     mixup: float = 0.0
-    # Execution.
+    lr_scaling: str = "none"  # "linear": lr x batch_size / the recipe's batch (Goyal et al.)
+    # Execution: "auto" and None leave the choice to the runtime plan (keras_wrn/runtime).
     strategy: str = "auto"
     cpu_devices: int = 0
-    mixed_precision: str | None = None
-    jit_compile: bool = False
-    winograd: bool = True
-    onednn_bn_sums: bool = True
-    xla_fusion: bool = True
+    precision: str = "auto"
+    jit_compile: bool | None = None
+    xla_fusion: bool | None = None
+    winograd: bool | None = None
+    onednn_bn_sums: bool | None = None
+    skip_dropped: bool | None = None
+    steps_per_loop: int | None = None
+    all_reduce: str = "auto"
+    require_gpu: bool = False
     output_dir: str | None = None
     checkpoint_steps: int = 0
     steps_per_epoch: int | None = None
@@ -84,6 +92,22 @@ class TrainConfig:
     def input_size(self) -> int:
         """Image side length: ``image_size`` or the model preset's input size."""
         return self.image_size or registry.resolve(self.arch)[1]["input_shape"][0]
+
+    def runtime_request(self) -> RuntimeRequest:
+        """The execution choices, for the runtime plan."""
+        return RuntimeRequest(**{key: getattr(self, key) for key in RUNTIME_KEYS})
+
+    def scaled_lr(self) -> tuple[float, float]:
+        """(learning rate, warm-up epochs) after ``lr_scaling``: linear multiplies the LR by
+        the global batch over the recipe's and, past a factor of 2, warms up over 5 epochs
+        (at most a tenth of the run)."""
+        if self.lr_scaling == "none":
+            return self.lr, self.warmup_epochs
+        factor = self.batch_size / RECIPES[self.recipe]["batch_size"]
+        warmup = self.warmup_epochs
+        if factor > 2:
+            warmup = max(warmup, min(SCALED_WARMUP_EPOCHS, self.epochs / 10))
+        return self.lr * factor, warmup
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,9 +169,19 @@ def validate(config: TrainConfig) -> None:
          f"--schedule must be one of {', '.join(SCHEDULES)}, got {config.schedule!r}"),
         (config.strategy in STRATEGIES,
          f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}"),
-        (config.mixed_precision in (None, *PRECISIONS),
-         f"--mixed-precision must be one of {', '.join(PRECISIONS)}, "
-         f"got {config.mixed_precision!r}"),
+        (config.precision in PRECISIONS,
+         f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}"),
+        (config.all_reduce in ALL_REDUCES,
+         f"--all-reduce must be one of {', '.join(ALL_REDUCES)}, got {config.all_reduce!r}"),
+        (config.lr_scaling in LR_SCALINGS,
+         f"--lr-scaling must be one of {', '.join(LR_SCALINGS)}, got {config.lr_scaling!r}"),
+        (config.cpu_devices >= 0, f"--cpu-devices must be >= 0, got {config.cpu_devices}"),
+        (config.steps_per_loop is None or config.steps_per_loop >= 1,
+         f"--steps-per-loop must be >= 1, got {config.steps_per_loop}"),
+        (config.steps_per_epoch is None or config.steps_per_epoch >= 1,
+         f"--steps-per-epoch must be >= 1, got {config.steps_per_epoch}"),
+        (config.eval_batch_size >= 1,
+         f"--eval-batch-size must be >= 1, got {config.eval_batch_size}"),
         (0 <= config.val_split < 1, f"--val-split must be in [0, 1), got {config.val_split}"),
         (config.weight_decay >= 0, f"--weight-decay must be >= 0, got {config.weight_decay}"),
         (0 <= config.label_smoothing < 1,

@@ -1,10 +1,11 @@
 """The training loop: a custom step run with `strategy.run` inside a `tf.function` (Keras 3's
-`Model.fit` fails under MultiWorkerMirroredStrategy, keras-team/keras#20585), checkpoints that
-hold the model, the optimizer (and so the schedule step) and the data position, and resumption
-after a crash or preemption."""
+`Model.fit` fails under MultiWorkerMirroredStrategy, keras-team/keras#20585), K steps per host
+call where the runtime plan asks for it, checkpoints that hold the model, the optimizer (and so
+the schedule step) and the data position, and resumption after a crash or preemption."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_wrn.data import AugmentConfig, DataSource, eval_dataset, train_dataset
@@ -26,12 +28,16 @@ from keras_wrn.kernels import (
     winograd_convolutions,
     winograd_layers,
 )
+from keras_wrn.kernels.swap import swapped
+from keras_wrn.layers import StochasticResidual
 from keras_wrn.models import build_model
+from keras_wrn.runtime import RuntimePlan, current_plan
+from keras_wrn.runtime.strategy import is_chief, is_multi_worker, task_id
 from keras_wrn.training import artifacts
 from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
+from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
 from keras_wrn.training.schedule import WarmupDecay
-from keras_wrn.training.strategy import is_chief, is_multi_worker, task_id
 
 PREEMPTED_EXIT_CODE = 42  # as tf.distribute's PreemptionCheckpointHandler
 
@@ -41,11 +47,14 @@ class PreemptedError(Exception):
 
 
 class Trainer:
-    """Trains ``config.arch`` on ``data`` under ``strategy``, writing to ``output_dir``."""
+    """Trains ``config.arch`` on ``data`` under ``strategy``, writing to ``output_dir``, as
+    ``plan`` says (default: the plan for ``config`` on the devices TensorFlow sees)."""
 
     def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy, data: DataSource,
-                 output_dir: str | Path, log: Callable[[str], None] = print):
+                 output_dir: str | Path, log: Callable[[str], None] = print,
+                 plan: RuntimePlan | None = None):
         self.config, self.strategy, self.data, self.log = config, strategy, data, log
+        self.plan = plan or current_plan(config.runtime_request())
         self.output_dir = Path(output_dir)
         self.chief = is_chief(strategy)
         self.replicas = strategy.num_replicas_in_sync
@@ -57,58 +66,91 @@ class Trainer:
             raise ConfigError(f"--batch-size {config.batch_size} exceeds the {data.train_size} "
                               f"training examples; use a smaller batch.")
         self.steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
+        if self.chief:
+            log(self.plan.summary())
         if config.deterministic:  # process-wide, and for good: what the run asked for
             tf.config.experimental.enable_op_determinism()
         self.image_size = config.input_size()
         keras.utils.set_random_seed(config.seed)  # same initial weights on every replica/run
-        if config.mixed_precision:
-            keras.mixed_precision.set_dtype_policy(
-                {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[config.mixed_precision])
-        with strategy.scope():
-            self.model = build_model(
-                config.arch, num_classes=data.num_classes,
-                input_shape=(self.image_size, self.image_size, 3),
-                sync_bn=self.replicas > 1, seed=config.seed, **config.model_hparams(),
-            )
-            self.schedule = WarmupDecay(
-                config.lr, total_steps=config.epochs * self.steps_per_epoch,
-                warmup_steps=round(config.warmup_epochs * self.steps_per_epoch),
-                kind=config.schedule,
-                boundaries=[round(m * self.steps_per_epoch) for m in config.milestones],
-                decay=config.lr_decay,
-            )
-            optimizer = keras.optimizers.SGD(self.schedule, momentum=config.momentum,
-                                             nesterov=config.nesterov)
-            if config.mixed_precision == "fp16":
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            optimizer.build(self.model.trainable_variables)
-            self.optimizer = optimizer
-            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.lr, warmup_epochs = config.scaled_lr()
+        previous_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.plan.mixed_precision_policy)  # the layers keep it
+        try:
+            with strategy.scope():
+                self._build(warmup_epochs)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
                                               epoch=self.epoch, step_in_epoch=self.step_in_epoch)
-        self._checkpoint_dir = self.output_dir / "checkpoints"
-        if not self.chief:  # other workers save too (collectives) but to a private folder
-            self._checkpoint_dir = self._checkpoint_dir / f"worker-{task_id(strategy)}"
+        # Every worker restores the chief's checkpoints (TensorFlow's pattern for
+        # MultiWorkerMirrored): a worker that lost its own folder resumes in step with the rest.
+        # The others save too (the save is collective) but to a private folder.
+        self._chief_checkpoints = self.output_dir / "checkpoints"
+        self._checkpoint_dir = self._chief_checkpoints
+        if not self.chief:
+            self._checkpoint_dir = self._chief_checkpoints / f"worker-{task_id(strategy)}"
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._checkpoint_dir),
                                                   max_to_keep=2)
         self._preemption = None
         self._sigterm = False
         if is_multi_worker(strategy):
-            # Restores the latest checkpoint and makes every worker save when one is preempted.
+            # Makes every worker save when one is preempted (it restores the worker's own
+            # latest checkpoint first, which the chief's then replaces).
             self._preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
                 strategy.cluster_resolver, self.manager)
-        elif self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        latest = tf.train.latest_checkpoint(str(self._chief_checkpoints))
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        plan = self.plan
         # The step's graph computes the wide 3x3 convs with Winograd; the model is unchanged.
-        self.winograd_layers = winograd_layers(self.model) if config.winograd else []
+        self.winograd_layers = winograd_layers(self.model) if plan.winograd else []
         # And its batch norms take their sums of products with oneDNN (kernels/batch_norm.py).
-        self.batch_norm_layers = batch_norm_layers(self.model) if config.onednn_bn_sums else []
-        self.train_step = self._make_train_step()
+        self.batch_norm_layers = batch_norm_layers(self.model) if plan.onednn_bn_sums else []
+        # Dropped branches are multiplied by their zero gate where the plan says not to skip
+        # them (a cond on a device-computed predicate stalls a GPU's host).
+        self._multiplied_residuals = [] if plan.skip_dropped else [
+            layer for layer in self.model.layers if isinstance(layer, StochasticResidual)]
+        self.train_step, self.train_loop = self._make_train_functions()
         self._eval_step = make_eval_step(self.model, strategy)
 
+    def _build(self, warmup_epochs: float) -> None:
+        """The model, schedule, optimizer and position counters (under the strategy's scope)."""
+        config = self.config
+        self.model = build_model(
+            config.arch, num_classes=self.data.num_classes,
+            input_shape=(self.image_size, self.image_size, 3),
+            sync_bn=self.replicas > 1, seed=config.seed, **config.model_hparams(),
+        )
+        self.schedule = WarmupDecay(
+            self.lr, total_steps=config.epochs * self.steps_per_epoch,
+            warmup_steps=round(warmup_epochs * self.steps_per_epoch),
+            kind=config.schedule,
+            boundaries=[round(m * self.steps_per_epoch) for m in config.milestones],
+            decay=config.lr_decay,
+        )
+        optimizer = keras.optimizers.SGD(self.schedule, momentum=config.momentum,
+                                         nesterov=config.nesterov)
+        if self.plan.precision == "fp16":
+            optimizer = ReplicaSyncedLossScaleOptimizer(optimizer)
+        optimizer.build(self.model.trainable_variables)
+        self.optimizer = optimizer
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+
     # ----------------------------------------------------------------------------------------
-    def _make_train_step(self):
+    def _kernels(self) -> contextlib.ExitStack:
+        """The swaps the training step is traced under (the model's own layers stay as they
+        are for evaluation, checkpoints and exports)."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(winograd_convolutions(self.winograd_layers))
+        stack.enter_context(onednn_batch_norms(self.batch_norm_layers))
+        stack.enter_context(swapped(self._multiplied_residuals, "skip_dropped", lambda _: False))
+        return stack
+
+    def _make_train_functions(self):
+        """``train_step(batch)`` and ``train_loop(iterator, steps)``: one step, or ``steps``
+        steps in one host call. Both return [mean loss, accuracy] summed over their steps and
+        the last step's learning rate, in one tensor: one host read per call."""
         config, model, optimizer = self.config, self.model, self.optimizer
         global_batch, replicas = config.batch_size, self.replicas
         scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
@@ -133,18 +175,38 @@ class Trainer:
                 tf.argmax(logits, -1), tf.argmax(labels, -1)), tf.float32))
             return tf.reduce_sum(per_example), correct
 
-        @tf.function(jit_compile=config.jit_compile or None, reduce_retracing=True)
-        def step(batch):
-            # Around strategy.run, not in replica_step: MirroredStrategy traces the replicas in
-            # threads, which must all see the swap.
-            with winograd_convolutions(self.winograd_layers), \
-                    onednn_batch_norms(self.batch_norm_layers):
-                loss, correct = self.strategy.run(replica_step, args=batch)
-            reduce = self.strategy.reduce
-            return (reduce(tf.distribute.ReduceOp.SUM, loss, axis=None) / global_batch,
-                    reduce(tf.distribute.ReduceOp.SUM, correct, axis=None) / global_batch)
+        if self.plan.jit_compile:
+            # The per-replica step compiled whole with XLA and handed to strategy.run, as
+            # Keras does: on GPUs tf.distribute then all-reduces inside the compiled step.
+            replica_step = tf.function(replica_step, jit_compile=True, reduce_retracing=True)
 
-        return step
+        def one_step(batch):
+            loss, correct = self.strategy.run(replica_step, args=batch)
+            reduce = self.strategy.reduce
+            return tf.stack([reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                             reduce(tf.distribute.ReduceOp.SUM, correct, axis=None)]) \
+                / global_batch
+
+        def with_lr(sums):
+            lr = tf.cast(self.schedule(optimizer.iterations - 1), tf.float32)
+            return tf.concat([sums, [lr]], 0)
+
+        # The swaps wrap strategy.run, not replica_step: MirroredStrategy traces the replicas
+        # in threads, which must all see them.
+        @tf.function(reduce_retracing=True)
+        def train_step(batch):
+            with self._kernels():
+                return with_lr(one_step(batch))
+
+        @tf.function
+        def train_loop(iterator, steps):
+            with self._kernels():
+                sums = tf.zeros([2])
+                for _ in tf.range(steps):
+                    sums += one_step(next(iterator))
+                return with_lr(sums)
+
+        return train_step, train_loop
 
     def _distribute(self, dataset: tf.data.Dataset):
         return self.strategy.experimental_distribute_dataset(distribute_options(dataset))
@@ -220,6 +282,21 @@ class Trainer:
             shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
         return history
 
+    def train_call(self, iterator, steps: int) -> list[float]:
+        """``steps`` training steps on batches from ``iterator`` (a distributed one) in one host
+        call, or one step where the plan runs one per call; returns [mean loss, accuracy] summed
+        over the steps and the last learning rate."""
+        if self.plan.steps_per_loop == 1:
+            return self.train_step(next(iterator)).numpy().tolist()
+        return self.train_loop(iterator, tf.constant(steps)).numpy().tolist()
+
+    def _loop_length(self, step: int) -> int:
+        """Steps in the host call starting after ``step``: the plan's steps per loop, cut at
+        the epoch's end and at the next periodic checkpoint."""
+        length = min(self.plan.steps_per_loop, self.steps_per_epoch - step)
+        every = self.config.checkpoint_steps
+        return min(length, every - step % every) if every else length
+
     def _run_epoch(self, epoch: int, skip: int, val_data) -> dict[str, Any]:
         config = self.config
         dataset = train_dataset(self.data.train, self.data.num_classes, config.batch_size,
@@ -230,21 +307,23 @@ class Trainer:
         progress.update(skip)
         if self.chief:
             self.log(f"epoch {epoch + 1}/{config.epochs}")
-        loss_sum = correct_sum = 0.0
-        steps, start = 0, time.perf_counter()
-        for step, batch in enumerate(self._distribute(dataset), start=skip + 1):
-            loss, correct = self.train_step(batch)
-            loss_sum, correct_sum, steps = loss_sum + float(loss), correct_sum + float(correct), \
-                steps + 1
-            progress.update(step, [("loss", loss_sum / steps), ("acc", correct_sum / steps),
-                                   ("lr", float(self.schedule(self.optimizer.iterations)))])
+        sums, lr = np.zeros(2), math.nan
+        step, start = skip, time.perf_counter()
+        iterator = iter(self._distribute(dataset))
+        while step < self.steps_per_epoch:
+            length = self._loop_length(step)
+            *loop_sums, lr = self.train_call(iterator, length)
+            sums, step = sums + loop_sums, step + length
+            mean = sums / (step - skip)
+            progress.update(step, [("loss", mean[0]), ("acc", mean[1]), ("lr", lr)])
             self._after_step(epoch, step)
         seconds = time.perf_counter() - start
+        steps = step - skip
         record = {
             "epoch": epoch + 1,
-            "train_loss": loss_sum / max(steps, 1),
-            "train_acc": correct_sum / max(steps, 1),
-            "lr": float(self.schedule(self.optimizer.iterations - 1)),
+            "train_loss": sums[0] / max(steps, 1),
+            "train_acc": sums[1] / max(steps, 1),
+            "lr": lr,
             "images_per_s": steps * config.batch_size / seconds if seconds else math.nan,
             "epoch_seconds": seconds,
         }

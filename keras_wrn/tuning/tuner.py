@@ -15,10 +15,11 @@ from keras_tuner.src import utils as kt_utils
 
 from keras_wrn.data import DataSource
 from keras_wrn.models import build_model
+from keras_wrn.runtime import RuntimePlan
+from keras_wrn.runtime.strategy import is_chief
 from keras_wrn.training import Trainer, resolve_config
 from keras_wrn.training.artifacts import write_json
 from keras_wrn.training.config import TrainConfig
-from keras_wrn.training.strategy import is_chief
 from keras_wrn.tuning.space import declare, to_overrides
 
 OBJECTIVE = kt.Objective("val_top1", direction="max")
@@ -89,9 +90,11 @@ class TrainerTuner(kt.Tuner):
     """Runs each trial with `keras_wrn.training.Trainer` in the trial's own directory."""
 
     def __init__(self, oracle: kt.Oracle, base: dict[str, Any], family: str,
-                 strategy: tf.distribute.Strategy, data: DataSource, **kwargs):
+                 strategy: tf.distribute.Strategy, data: DataSource,
+                 plan: RuntimePlan | None = None, **kwargs):
         super().__init__(oracle=oracle, **kwargs)
         self.base, self.family, self.strategy, self.data = base, family, strategy, data
+        self.plan = plan
 
     def trial_config(self, values: dict[str, Any]) -> TrainConfig:
         values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
@@ -103,7 +106,8 @@ class TrainerTuner(kt.Tuner):
             config.epochs = trial.hyperparameters.values["tuner/epochs"]
         start = time.perf_counter()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
-        trainer = Trainer(config, self.strategy, self.data, trial_dir / "run", log=lambda _: None)
+        trainer = Trainer(config, self.strategy, self.data, trial_dir / "run",
+                          log=lambda _: None, plan=self.plan)
         history = trainer.fit()
         best = max(h.get("val_top1", 0.0) for h in history)
         if is_chief(self.strategy):

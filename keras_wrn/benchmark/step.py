@@ -1,0 +1,33 @@
+"""A training step to time: a Trainer on synthetic data and a call that runs the plan's steps per
+loop on one augmented batch, cached and repeated, so that the step is timed, not the input
+pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import tensorflow as tf
+
+from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+from keras_wrn.runtime import RuntimePlan
+from keras_wrn.training import TrainConfig, Trainer
+
+
+def timed_step(config: TrainConfig, plan: RuntimePlan, strategy: tf.distribute.Strategy,
+               output_dir: str | Path) -> tuple[Trainer, Callable[[], float]]:
+    """The Trainer for ``config`` and a blocking call of ``plan.steps_per_loop`` training steps
+    (returns the loss, read on the host); each call trains ``batch_size x steps_per_loop``
+    images."""
+    batch = config.batch_size
+    data = load_synthetic(config.input_size(), train_examples=max(2 * batch, 256),
+                          val_examples=10)
+    trainer = Trainer(config, strategy, data, output_dir, log=lambda _: None, plan=plan)
+    dataset = train_dataset(data.train, data.num_classes, batch, 0, 0,
+                            AugmentConfig()).take(1).cache().repeat()
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+
+    def call() -> float:
+        return trainer.train_call(iterator, plan.steps_per_loop)[0]
+
+    return trainer, call

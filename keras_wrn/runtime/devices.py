@@ -1,0 +1,64 @@
+"""What the run can use: the GPUs TensorFlow sees (with their compute capability), the workers
+named in TF_CONFIG and the logical CPU devices asked for."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Gpu:
+    """One visible GPU: its TensorFlow name and compute capability (major, minor)."""
+
+    name: str
+    compute_capability: tuple[int, int] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Devices:
+    """The devices a run's plan is resolved from (tests build these by hand)."""
+
+    gpus: tuple[Gpu, ...] = ()
+    workers: int = 1
+    cpu_devices: int = 0
+
+    @property
+    def min_compute_capability(self) -> tuple[int, int] | None:
+        """The oldest visible GPU's capability, which bounds what the replicas can all run."""
+        known = [gpu.compute_capability for gpu in self.gpus if gpu.compute_capability]
+        return min(known) if known else None
+
+
+def workers_in_tf_config() -> int:
+    """Workers (chief included) that TF_CONFIG names; 1 without TF_CONFIG."""
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+    except (json.JSONDecodeError, AttributeError):
+        raise ValueError("TF_CONFIG is not a JSON object with a 'cluster'; see "
+                         "docs/distribution.md.") from None
+    return max(sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")), 1)
+
+
+def gpu_driver_present() -> bool:
+    """Whether an NVIDIA driver shows GPUs to this process, read without TensorFlow: listing
+    TensorFlow's devices makes it read TF_XLA_FLAGS, which the plan must decide first."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    proc = Path("/proc/driver/nvidia/gpus")
+    return (proc.is_dir() and any(proc.iterdir())) or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def detect(cpu_devices: int = 0) -> Devices:
+    """The GPUs TensorFlow sees, TF_CONFIG's workers and ``cpu_devices``. Lists TensorFlow's
+    physical devices, which initialises nothing but makes TensorFlow read its XLA flags."""
+    import tensorflow as tf
+
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(device).get("compute_capability")
+        gpus.append(Gpu(device.name, tuple(capability) if capability else None))
+    return Devices(tuple(gpus), workers_in_tf_config(), cpu_devices)

@@ -1,0 +1,144 @@
+"""One runtime decision per run: device, strategy and collectives, precision, XLA, steps per
+host call, and which CPU-only kernels the training step uses. Resolved once from what was asked
+(:class:`RuntimeRequest`, ``None`` = decide) and what is visible (:class:`Devices`).
+
+The CPU kernels (Winograd convolutions, oneDNN batch-norm sums, XLA auto-clustering of the
+elementwise ops) were measured on CPUs only and stay off on GPUs, where cuDNN's convolutions and
+fused batch norm win and whole-step XLA (``jit_compile``) is what GPUs want. Auto-clustering is
+never on with several replicas or workers: it fails there ("Multiple CPU devices").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from keras_wrn.runtime.devices import Devices
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+ALL_REDUCES = ("auto", "ring", "nccl")
+# bf16 runs natively from Ampere (compute capability 8.0) on; older GPUs emulate it.
+BF16_COMPUTE_CAPABILITY = (8, 0)
+GPU_STEPS_PER_LOOP = 50  # host calls amortised over this many steps; loops end at checkpoints
+
+
+class PlanError(ValueError):
+    """A forced runtime choice that cannot run on these devices; the message names the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeRequest:
+    """The execution choices a user can force; ``None`` (or ``"auto"``) lets the plan decide."""
+
+    strategy: str = "auto"
+    cpu_devices: int = 0
+    precision: str = "auto"
+    jit_compile: bool | None = None
+    xla_fusion: bool | None = None
+    winograd: bool | None = None
+    onednn_bn_sums: bool | None = None
+    skip_dropped: bool | None = None
+    steps_per_loop: int | None = None
+    all_reduce: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimePlan:
+    """What the run does; printed on its first line and written to ``run.json``."""
+
+    device: str  # "gpu" or "cpu"
+    gpus: int  # local GPUs the strategy uses
+    workers: int
+    strategy: str  # "one_device", "mirrored" or "multi_worker"
+    replicas: int  # in sync, over all workers
+    all_reduce: str | None  # multi-worker collectives: "nccl" or "ring"
+    precision: str  # "fp32", "bf16" or "fp16"
+    jit_compile: bool  # the per-replica step compiled whole with XLA
+    xla_fusion: bool  # TensorFlow's auto-clustering of the elementwise ops (process-wide)
+    winograd: bool
+    onednn_bn_sums: bool
+    skip_dropped: bool  # a branch dropped for the whole batch is not computed (a cond)
+    steps_per_loop: int
+
+    @property
+    def mixed_precision_policy(self) -> str:
+        return {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[
+            self.precision]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        """The plan in one line."""
+        where = f"{self.gpus} GPU(s)" if self.device == "gpu" else "CPU"
+        if self.workers > 1:
+            where += f" x {self.workers} workers ({self.all_reduce} all-reduce)"
+        xla = ("whole step" if self.jit_compile else
+               "fusion of elementwise ops" if self.xla_fusion else "off")
+        kernels = [name for name, on in (("Winograd", self.winograd),
+                                         ("oneDNN batch-norm sums", self.onednn_bn_sums)) if on]
+        return (f"runtime: {where}, {self.strategy}, {self.replicas} replica(s), "
+                f"{self.precision}, XLA {xla}, CPU kernels {', '.join(kernels) or 'off'}, "
+                f"stochastic depth {'skips' if self.skip_dropped else 'multiplies'} dropped "
+                f"branches, {self.steps_per_loop} step(s) per loop")
+
+
+def _choose(forced: bool | None, default: bool) -> bool:
+    return default if forced is None else forced
+
+
+def resolve_plan(request: RuntimeRequest, devices: Devices) -> RuntimePlan:
+    """The plan for ``request`` on ``devices``: a pure function, so every device layout can be
+    tested on a machine without GPUs. Raises PlanError for a forced choice that cannot run."""
+    gpu = bool(devices.gpus)
+    strategy = request.strategy
+    if strategy == "auto":
+        if devices.workers > 1:
+            strategy = "multi_worker"
+        elif len(devices.gpus) > 1 or request.cpu_devices > 1:
+            strategy = "mirrored"
+        else:
+            strategy = "one_device"
+    if strategy == "multi_worker" and devices.workers < 1:
+        raise PlanError("--strategy multi_worker needs TF_CONFIG describing the cluster "
+                        "(docs/distribution.md).")
+    local = 1
+    if strategy != "one_device":
+        local = len(devices.gpus) if gpu else max(request.cpu_devices, 1)
+    workers = max(devices.workers, 1) if strategy == "multi_worker" else 1
+    replicas = local * workers
+    several = replicas > 1 or workers > 1
+
+    all_reduce = None
+    if strategy == "multi_worker":
+        all_reduce = ("nccl" if gpu else "ring") if request.all_reduce == "auto" \
+            else request.all_reduce
+        if all_reduce == "nccl" and not gpu:
+            raise PlanError("--all-reduce nccl needs GPUs on every worker; use ring.")
+
+    precision = request.precision
+    if precision == "auto":
+        capability = devices.min_compute_capability
+        precision = "bf16" if gpu and capability and capability >= BF16_COMPUTE_CAPABILITY \
+            else "fp32"
+
+    xla_fusion = _choose(request.xla_fusion, not gpu and not several)
+    if xla_fusion and several:
+        raise PlanError("--xla-fusion cannot run with several replicas or workers (XLA "
+                        "auto-clustering fails: 'Multiple CPU devices'); drop it.")
+    skip_dropped = _choose(request.skip_dropped, not gpu and not several)
+    if skip_dropped and several:
+        raise PlanError("--skip-dropped needs one replica: a synchronized batch norm cannot "
+                        "run inside a cond; drop it.")
+    steps_per_loop = request.steps_per_loop or (GPU_STEPS_PER_LOOP if gpu else 1)
+    if steps_per_loop < 1:
+        raise PlanError(f"--steps-per-loop must be >= 1, got {steps_per_loop}.")
+    return RuntimePlan(
+        device="gpu" if gpu else "cpu", gpus=local if gpu else 0, workers=workers,
+        strategy=strategy, replicas=replicas, all_reduce=all_reduce, precision=precision,
+        jit_compile=_choose(request.jit_compile, gpu), xla_fusion=xla_fusion,
+        winograd=_choose(request.winograd, not gpu),
+        onednn_bn_sums=_choose(request.onednn_bn_sums, not gpu),
+        skip_dropped=skip_dropped, steps_per_loop=steps_per_loop,
+    )

@@ -1,0 +1,189 @@
+"""The runtime plan: what each device layout gets (GPUs mocked: these machines have none), the
+XLA flags decided before TensorFlow starts, and the GPU plan's training step traced on the CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import tensorflow as tf
+
+import keras_wrn.runtime as runtime
+from keras_wrn.runtime import Devices, Gpu, PlanError, RuntimeRequest, preplan, resolve_plan
+from keras_wrn.runtime import devices as devices_module
+from keras_wrn.training import resolve_config
+
+
+def gpus(count: int, capability: tuple[int, int] = (8, 0)) -> tuple[Gpu, ...]:
+    return tuple(Gpu(f"/physical_device:GPU:{i}", capability) for i in range(count))
+
+
+CPU_PLAN = dict(device="cpu", gpus=0, workers=1, strategy="one_device", replicas=1,
+                all_reduce=None, precision="fp32", jit_compile=False, xla_fusion=True,
+                winograd=True, onednn_bn_sums=True, skip_dropped=True, steps_per_loop=1)
+GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas=1,
+                all_reduce=None, precision="bf16", jit_compile=True, xla_fusion=False,
+                winograd=False, onednn_bn_sums=False, skip_dropped=False, steps_per_loop=50)
+
+
+@pytest.mark.parametrize("devices, expected", [
+    (Devices(), CPU_PLAN),
+    (Devices(gpus(1)), GPU_PLAN),
+    (Devices(gpus(1, (7, 0))), {**GPU_PLAN, "precision": "fp32"}),  # no native bf16: fp32
+    (Devices(gpus(8)), {**GPU_PLAN, "gpus": 8, "strategy": "mirrored", "replicas": 8}),
+    (Devices(gpus(8) + gpus(1, (7, 5))), {**GPU_PLAN, "gpus": 9, "strategy": "mirrored",
+                                          "replicas": 9, "precision": "fp32"}),
+    (Devices(workers=2), {**CPU_PLAN, "workers": 2, "strategy": "multi_worker", "replicas": 2,
+                          "all_reduce": "ring", "xla_fusion": False, "skip_dropped": False}),
+    (Devices(gpus(8), workers=2), {**GPU_PLAN, "gpus": 8, "workers": 2,
+                                   "strategy": "multi_worker", "replicas": 16,
+                                   "all_reduce": "nccl"}),
+    (Devices(cpu_devices=2), {**CPU_PLAN, "strategy": "mirrored", "replicas": 2,
+                              "xla_fusion": False, "skip_dropped": False}),
+], ids=["cpu", "1-gpu", "1-gpu-cc7", "8-gpus", "mixed-gpus", "2-cpu-workers",
+        "2-gpu-workers", "cpu-split"])
+def test_the_plan_of_each_device_layout(devices, expected):
+    request = RuntimeRequest(cpu_devices=devices.cpu_devices)
+    assert resolve_plan(request, devices).to_dict() == expected
+
+
+def test_every_choice_can_be_forced():
+    forced = RuntimeRequest(precision="fp16", jit_compile=False, winograd=True,
+                            onednn_bn_sums=True, xla_fusion=True, skip_dropped=True,
+                            steps_per_loop=7)
+    plan = resolve_plan(forced, Devices(gpus(1)))
+    assert (plan.precision, plan.jit_compile, plan.winograd, plan.onednn_bn_sums,
+            plan.xla_fusion, plan.skip_dropped, plan.steps_per_loop) == (
+        "fp16", False, True, True, True, True, 7)
+    off = RuntimeRequest(winograd=False, onednn_bn_sums=False, xla_fusion=False,
+                         skip_dropped=False, jit_compile=True, precision="bf16")
+    plan = resolve_plan(off, Devices())
+    assert (plan.winograd, plan.onednn_bn_sums, plan.xla_fusion, plan.skip_dropped,
+            plan.jit_compile, plan.precision) == (False, False, False, False, True, "bf16")
+    ring = resolve_plan(RuntimeRequest(all_reduce="ring"), Devices(gpus(2), workers=2))
+    assert ring.all_reduce == "ring"
+
+
+@pytest.mark.parametrize("request_, devices, message", [
+    (RuntimeRequest(xla_fusion=True), Devices(workers=2), "--xla-fusion cannot run"),
+    (RuntimeRequest(xla_fusion=True, cpu_devices=2), Devices(cpu_devices=2),
+     "--xla-fusion cannot run"),
+    (RuntimeRequest(skip_dropped=True), Devices(gpus(2)), "--skip-dropped needs one replica"),
+    (RuntimeRequest(all_reduce="nccl"), Devices(workers=2), "--all-reduce nccl needs GPUs"),
+    (RuntimeRequest(strategy="multi_worker"), Devices(workers=0), "needs TF_CONFIG"),
+])
+def test_impossible_choices_are_one_line_errors(request_, devices, message):
+    with pytest.raises(PlanError, match=message):
+        resolve_plan(request_, devices)
+
+
+def test_the_config_reaches_the_plan():
+    """The quick recipe turns XLA fusion off; flags and config keys become the request."""
+    quick = resolve_config({"arch": "resnet-20", "recipe": "quick"}).runtime_request()
+    assert quick.xla_fusion is False and resolve_plan(quick, Devices()).xla_fusion is False
+    config = resolve_config({"arch": "resnet-20", "precision": "fp16", "steps_per_loop": 4,
+                             "winograd": False})
+    plan = resolve_plan(config.runtime_request(), Devices())
+    assert (plan.precision, plan.steps_per_loop, plan.winograd, plan.xla_fusion) == (
+        "fp16", 4, False, True)
+
+
+def test_the_xla_flags_are_decided_before_tensorflow_lists_devices(monkeypatch):
+    """The crash of multi-worker runs with the default flags: auto-clustering must stay off
+    when TF_CONFIG names several workers, on a split CPU and where a GPU driver is present."""
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(runtime, "gpu_driver_present", lambda: False)
+    assert preplan(RuntimeRequest()).xla_fusion
+    assert not preplan(RuntimeRequest(cpu_devices=2)).xla_fusion
+    cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+               "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    two_workers = preplan(RuntimeRequest())
+    assert two_workers.strategy == "multi_worker" and not two_workers.xla_fusion
+    monkeypatch.delenv("TF_CONFIG")
+    monkeypatch.setattr(runtime, "gpu_driver_present", lambda: True)
+    gpu = preplan(RuntimeRequest())
+    assert gpu.device == "gpu" and not gpu.xla_fusion
+
+
+def test_no_gpu_when_cuda_visible_devices_hides_them(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not devices_module.gpu_driver_present()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert not devices_module.gpu_driver_present()
+
+
+def test_linear_lr_scaling_follows_the_global_batch():
+    base = {"arch": "pyramidsepdrop", "batch_size": 1024}
+    assert resolve_config(base).scaled_lr() == (0.5, 0)  # none: the paper's values
+    lr, warmup = resolve_config({**base, "lr_scaling": "linear"}).scaled_lr()
+    assert lr == pytest.approx(0.5 * 1024 / 128) and warmup == 5.0
+    lr, warmup = resolve_config({**base, "batch_size": 256, "lr_scaling": "linear"}).scaled_lr()
+    assert lr == pytest.approx(1.0) and warmup == 0  # a factor of 2: no warm-up added
+
+
+# ------------------------------------------------------------------------------------------
+# The GPU plan's training step, traced on the CPU.
+
+# Op types that betray a CPU kernel or a host stall in a GPU step: Winograd's batched matmuls
+# and einsums, the oneDNN batch-norm sums (a stride-1 average pool over each whole image, told
+# apart from PyramidNet's stride-2 shortcut pool, and a depthwise weight gradient), and conds
+# (their predicate is computed on the device).
+WINOGRAD_OPS = {"BatchMatMulV2", "Einsum"}
+BATCH_NORM_SUM_OPS = {"AvgPool/stride-1", "DepthwiseConv2dNativeBackpropFilter"}
+COND_OPS = {"If", "StatelessIf", "Switch"}
+
+
+def _kind(node) -> str:
+    if node.op == "AvgPool" and list(node.attr["strides"].list.i) == [1, 1, 1, 1]:
+        return "AvgPool/stride-1"
+    return node.op
+
+
+def _graph_ops(trainer, steps_per_loop: int) -> tuple[set[str], bool]:
+    """The op types in the training call's graph and every function it calls, and whether the
+    per-replica step is a function compiled whole by XLA."""
+    from keras_wrn.data import AugmentConfig, train_dataset
+
+    data = trainer.data
+    dataset = train_dataset(data.train, data.num_classes, trainer.config.batch_size, 0, 0,
+                            AugmentConfig())
+    iterator = iter(trainer.strategy.experimental_distribute_dataset(dataset))
+    if steps_per_loop == 1:
+        graph = trainer.train_step.get_concrete_function(next(iterator)).graph
+    else:
+        graph = trainer.train_loop.get_concrete_function(iterator, tf.constant(2)).graph
+    graph_def = graph.as_graph_def()
+    nodes = list(graph_def.node)
+    for function in graph_def.library.function:
+        nodes += list(function.node_def)
+    compiled = any(f.attr["_XlaMustCompile"].b and "replica_step" in f.signature.name
+                   for f in graph_def.library.function)
+    return {_kind(node) for node in nodes}, compiled
+
+
+def _trainer(tmp_path, plan):
+    from helpers import small_trainer
+
+    # Wide enough at 8x8 for Winograd (64+ channels on 8x8 and 4x4) and with stochastic depth.
+    return small_trainer(tmp_path, arch="pyramidsepdrop", depth=8, alpha=96, drop_rate=0.5,
+                         plan=plan)
+
+
+def test_the_cpu_plan_step_has_the_cpu_kernels(tmp_path):
+    """The control: the detector sees the CPU kernels and the skip's cond where they are."""
+    ops, compiled = _graph_ops(_trainer(tmp_path, resolve_plan(RuntimeRequest(), Devices())), 1)
+    assert WINOGRAD_OPS & ops and ops >= BATCH_NORM_SUM_OPS and COND_OPS & ops
+    assert not compiled
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_the_gpu_plan_step_has_no_cpu_kernel_and_no_cond(tmp_path, precision):
+    plan = resolve_plan(RuntimeRequest(precision=precision), Devices(gpus(1)))
+    assert plan.precision == ("bf16" if precision == "auto" else "fp32")
+    ops, compiled = _graph_ops(_trainer(tmp_path, plan), plan.steps_per_loop)
+    assert not ops & WINOGRAD_OPS, ops & WINOGRAD_OPS
+    assert not ops & BATCH_NORM_SUM_OPS, ops & BATCH_NORM_SUM_OPS
+    assert not ops & COND_OPS, ops & COND_OPS
+    assert ops & {"While", "StatelessWhile"} and "Conv2D" in ops  # the loop, and the model
+    assert compiled  # the per-replica step is compiled whole with XLA
