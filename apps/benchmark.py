@@ -55,9 +55,9 @@ def _train(args) -> dict:
     execution = {key: getattr(args, key) for key in (
         "strategy", "precision", "jit_compile", "winograd", "onednn_bn_sums", "xla_fusion",
         "steps_per_loop")}
-    config = resolve_config({
-        "arch": args.arch, "dataset": "synthetic", "recipe": "quick",
-        "batch_size": args.batch_size, **execution, **overrides})
+    # The family's recipe, so that the plan is what apps/train.py runs by default.
+    config = resolve_config({"arch": args.arch, "dataset": "synthetic",
+                             "batch_size": args.batch_size, **execution, **overrides})
     plan, strategy = start(config.runtime_request())
     if args.conv_floor and (plan.precision != "fp32" or plan.jit_compile
                             or plan.strategy != "one_device" or plan.winograd):

@@ -43,6 +43,11 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
     assert [r["epoch"] for r in records] == [1, 2, 3]
     assert {"train_loss", "train_acc", "val_loss", "val_top1", "val_top5", "lr",
             "images_per_s"} <= set(records[0])
+    # The runtime plan is the run's first line and in run.json, with TensorFlow's build.
+    assert stdout.splitlines()[0].startswith("runtime: CPU, one_device, 1 replica(s), fp32")
+    run = json.loads((out / "run.json").read_text())
+    assert run["runtime"]["device"] == "cpu" and run["runtime"]["steps_per_loop"] == 1
+    assert {"cuda_build", "cuda", "cudnn", "gpu_names"} <= set(run) and run["devices"]
     # The written config is complete and accepted back as a --config file.
     config = resolve_config({}, read_config_file(str(out / "config.json")))
     assert config.arch == "pyramidsepdrop" and config.depth == 8 and config.epochs == 3
@@ -91,14 +96,33 @@ def _readme_two_worker_command() -> str:
     return next(block for block in blocks if "TF_CONFIG" in block)
 
 
+def _two_workers(*args: str, cwd: Path | None = None) -> list[tuple[str, str]]:
+    """Runs apps/train.py on two local workers; their (stdout, stderr), chief first."""
+    ports = [free_port(), free_port()]
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(subprocess.Popen(
+            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=app_env(TF_CONFIG=json.dumps(tf_config)), cwd=cwd))
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for worker, (_, stderr) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    return outputs
+
+
 @pytest.mark.slow
-def test_the_readmes_two_worker_command_trains_to_the_end(tmp_path):
-    """Exactly as written (default flags: the plan keeps XLA auto-clustering off, which
-    crashed MultiWorkerMirrored with 'Multiple CPU devices'), run from a folder of its own."""
+def test_the_readmes_two_worker_command_trains_and_resumes_from_the_chief(tmp_path):
+    """The README's command exactly as written (default flags: the plan keeps XLA
+    auto-clustering off, which crashed MultiWorkerMirrored with 'Multiple CPU devices'), run
+    from a folder of its own. Then one epoch more: worker 1, whose checkpoint folder the
+    finished run removed, restores the chief's checkpoint and resumes at the same step."""
     (tmp_path / "apps").symlink_to(ROOT / "apps")
+    command = _readme_two_worker_command()
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    result = subprocess.run(["bash", "-c", _readme_two_worker_command()], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=400, env=app_env(PATH=path))
+    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=400, env=app_env(PATH=path))
     summaries = [json.loads(line[len("summary: "):]) for line in result.stdout.splitlines()
                  if line.startswith("summary: ")]
     assert len(summaries) == 2, result.stderr[-3000:]
@@ -110,38 +134,14 @@ def test_the_readmes_two_worker_command_trains_to_the_end(tmp_path):
     assert (out / "model.keras").is_file()
     assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
 
-
-def _two_workers(*args: str) -> list[tuple[str, str]]:
-    """Runs apps/train.py on two local workers; their (stdout, stderr), chief first."""
-    ports = [free_port(), free_port()]
-    workers = []
-    for index in range(2):
-        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
-        workers.append(subprocess.Popen(
-            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=app_env(TF_CONFIG=json.dumps(tf_config))))
-    outputs = [w.communicate(timeout=300) for w in workers]
-    for worker, (_, stderr) in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, stderr[-3000:]
-    return outputs
-
-
-@pytest.mark.slow
-def test_every_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
-    """A worker without its own checkpoints (here worker 1, whose folder a finished run
-    removes) restores the chief's and resumes at the same step: the workers stay in step."""
-    out = tmp_path / "run"
-    args = [*TINY, "--steps-per-epoch", "6", "--output-dir", out]
-    _two_workers(*args, "--epochs", "1")
-    assert not (out / "checkpoints" / "worker-1").exists()
-    outputs = _two_workers(*args, "--epochs", "2")
+    args = command[command.index("apps/train.py") + len("apps/train.py"):].split("&")[0]
+    outputs = _two_workers(*re.sub(r"--epochs \d+", "--epochs 3", args).split(), cwd=tmp_path)
     for stdout, _ in outputs:
-        assert "resuming at epoch 2 step 0 (optimizer step 6)" in stdout
+        assert "resuming at epoch 3 step 0" in stdout
     chief, other = (summary(stdout) for stdout, _ in outputs)
-    assert (chief["worker"], other["worker"]) == (0, 1)
-    assert chief["weights_checksum"] == other["weights_checksum"]  # identical weights
-    assert [r["epoch"] for r in history(out)] == [1, 2]
+    assert (chief["worker"], other["worker"], chief["epochs"]) == (0, 1, 3)
+    assert chief["weights_checksum"] == other["weights_checksum"]  # still one model
+    assert [r["epoch"] for r in history(out)] == [1, 2, 3]
     metrics = json.loads(call_app("evaluate.py", "--model", out, "--json")
                          .stdout.strip().splitlines()[-1])
     assert metrics["top1"] == pytest.approx(chief["val_top1"], abs=1e-6)
@@ -216,23 +216,13 @@ def test_mixed_precision_trains(tmp_path, precision):
     assert json.loads((out / "run.json").read_text())["runtime"]["precision"] == precision
 
 
-def test_deterministic_reruns_are_bit_identical(tmp_path):
-    # Without the flag, reruns differ in the last bits (multi-threaded reductions add in a
-    # varying order): pyramidsepdrop depth 8, alpha 96, had checksums 1417.18 and 1417.81 after
-    # 4 steps (README, Train).
-    args = [*TINY, "--epochs", "1", "--steps-per-epoch", "2", "--deterministic"]
-    runs = [summary(run_app("train.py", *args, "--output-dir", tmp_path / name).stdout)
-            for name in ("first", "second")]
-    assert runs[0]["weights_checksum"] == runs[1]["weights_checksum"]
-    assert runs[0]["train_loss"] == runs[1]["train_loss"]
-    assert json.loads((tmp_path / "first" / "config.json").read_text())["deterministic"] is True
-
-
-def test_looped_steps_equal_single_steps(tmp_path):
-    """--steps-per-loop 3 runs three steps per host call (cut at the checkpoint every 4 steps
-    and at the epoch's end: loops of 3, 1, 2) and ends on the same weights as one step per
-    call, bit for bit under --deterministic."""
-    args = [*TINY, "--epochs", "2", "--steps-per-epoch", "6", "--checkpoint-steps", "4",
+def test_deterministic_runs_are_bit_identical_with_and_without_loops(tmp_path):
+    """--deterministic: the same command and seed give bit-identical weights, and so do K
+    steps per host call against one (--steps-per-loop 3, cut at the checkpoint every 4 steps
+    and at the epoch's end: loops of 3, 1, 2). Without the flag, reruns differ in the last bits
+    (multi-threaded reductions add in a varying order): pyramidsepdrop depth 8, alpha 96, had
+    checksums 1417.18 and 1417.81 after 4 steps."""
+    args = [*TINY, "--epochs", "1", "--steps-per-epoch", "6", "--checkpoint-steps", "4",
             "--deterministic"]
     runs = {k: summary(run_app("train.py", *args, "--steps-per-loop", k,
                                "--output-dir", tmp_path / k).stdout) for k in ("1", "3")}
@@ -240,8 +230,8 @@ def test_looped_steps_equal_single_steps(tmp_path):
     # The loop sums its steps' losses in float32 on the device, the host in float64.
     assert runs["1"]["train_loss"] == pytest.approx(runs["3"]["train_loss"], rel=1e-6)
     assert [r["lr"] for r in history(tmp_path / "1")] == [r["lr"] for r in history(tmp_path / "3")]
-    plan = json.loads((tmp_path / "3" / "run.json").read_text())["runtime"]
-    assert plan["steps_per_loop"] == 3
+    assert json.loads((tmp_path / "1" / "config.json").read_text())["deterministic"] is True
+    assert json.loads((tmp_path / "3" / "run.json").read_text())["runtime"]["steps_per_loop"] == 3
 
 
 @pytest.mark.parametrize("args, expected", [
