@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import call_app, error_line
 
 from keras_wrn.training import ConfigError, read_config_file, resolve_config
 from keras_wrn.training.schedule import WarmupDecay
@@ -64,3 +65,28 @@ def test_cosine_schedule_ends_at_zero():
     assert float(schedule(0)) == pytest.approx(0.2)
     assert float(schedule(25)) == pytest.approx(0.1, rel=1e-5)
     assert float(schedule(50)) == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("lr: 1e-3", "--lr (config key lr) must be a number, got '1e-3' (YAML reads a number"),
+    ('epochs: "abc"', "--epochs (config key epochs) must be an integer, got 'abc'"),
+    ('depth: "8"', "--depth (config key depth) must be an integer or null, got '8'"),
+    ("epochs: 1.5", "--epochs (config key epochs) must be an integer, got 1.5"),
+    ("nesterov: 1", "--nesterov (config key nesterov) must be true or false, got 1"),
+    ("milestones: [10, x]", "must be a list of numbers, got [10, 'x']"),
+])
+def test_config_file_values_are_type_checked_before_anything_is_written(tmp_path, line,
+                                                                         message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(f"arch: resnet\ndepth: 8\ndataset: synthetic\n{line}\n")
+    out = tmp_path / "run"
+    result = call_app("train.py", "--config", config, "--output-dir", out, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in error_line(result)
+    assert not out.exists()
+
+
+def test_well_typed_values_pass():
+    config = resolve_config({}, {"lr": 1, "milestones": [1, 2.5], "depth": None,
+                                 "nesterov": False})
+    assert (config.lr, config.milestones, config.nesterov) == (1, [1, 2.5], False)

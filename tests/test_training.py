@@ -206,6 +206,32 @@ def test_sigterm_saves_exits_cleanly_and_resumes(tmp_path):
     assert [r["epoch"] for r in history(out)] == [1, 2, 3]
 
 
+def _truncate(file: Path) -> None:
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+def test_a_truncated_checkpoint_falls_back_to_the_one_before(tmp_path):
+    """The newest checkpoint cut short (a full disk, a copy cut off): the run resumes from the
+    one before, says which it skipped, and finishes; with every checkpoint cut, one line."""
+    out = tmp_path / "run"
+    args = [*TINY, "--steps-per-epoch", "6", "--checkpoint-steps", "4", "--output-dir", out]
+    call_app("train.py", *args, "--epochs", "1")
+    checkpoints = out / "checkpoints"
+    newest = Path(tf.train.latest_checkpoint(str(checkpoints))).name  # epoch 1's end
+    _truncate(next(checkpoints.glob(f"{newest}.data-*")))
+    resumed = call_app("train.py", *args, "--epochs", "2")
+    assert f"warning: skipped checkpoint {newest}, which does not restore" in resumed.stdout
+    assert "resuming at epoch 1 step 4" in resumed.stdout  # the checkpoint before it
+    assert [r["epoch"] for r in history(out)] == [1, 2]
+    assert _latest_position(checkpoints) == (2, 0)
+
+    for index in checkpoints.glob("*.index"):
+        _truncate(index)
+    failed = call_app("train.py", *args, "--epochs", "3", check=False)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert f"no checkpoint in {checkpoints} restores" in error_line(failed)
+
+
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_trains(tmp_path, precision):
     out = tmp_path / "run"

@@ -27,9 +27,10 @@ class PlanError(ValueError):
     """A forced runtime choice that cannot run on these devices; the message names the fix."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class RuntimeRequest:
-    """The execution choices a user can force; ``None`` (or ``"auto"``) lets the plan decide."""
+    """The execution choices a user can force; ``None`` (or ``"auto"``) lets the plan decide.
+    The training configuration holds these fields too (it extends this class)."""
 
     strategy: str = "auto"
     cpu_devices: int = 0

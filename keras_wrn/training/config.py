@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,10 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Everything a training run depends on."""
+class TrainConfig(RuntimeRequest):
+    """Everything a training run depends on: the execution choices of
+    :class:`~keras_wrn.runtime.RuntimeRequest` (strategy, precision, XLA, kernels, steps per
+    loop), then the model, data and recipe."""
 
     # Model: a family or preset, and overrides of its hyperparameters (None: keep).
     arch: str = "pyramidsepdrop"
@@ -66,17 +70,7 @@ class TrainConfig:
     randaugment_magnitude: float = 0.5
     mixup: float = 0.0
     lr_scaling: str = "none"  # "linear": lr x batch_size / the recipe's batch (Goyal et al.)
-    # Execution: "auto" and None leave the choice to the runtime plan (keras_wrn/runtime).
-    strategy: str = "auto"
-    cpu_devices: int = 0
-    precision: str = "auto"
-    jit_compile: bool | None = None
-    xla_fusion: bool | None = None
-    winograd: bool | None = None
-    onednn_bn_sums: bool | None = None
-    skip_dropped: bool | None = None
-    steps_per_loop: int | None = None
-    all_reduce: str = "auto"
+    # Execution, besides the runtime request's ("auto" and None: the runtime plan decides).
     require_gpu: bool = False
     output_dir: str | None = None
     checkpoint_steps: int = 0
@@ -137,13 +131,59 @@ def read_config_file(path: str) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in values.items()}
 
 
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (as JSON or YAML read it) has the field type ``hint``; an integer
+    passes for a float, a bool never for a number."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if hint is float else hint)
+
+
+_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+          type(None): "null"}
+
+
+def _expected(hint: Any) -> str:
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return " or ".join(_expected(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return f"a list of {_expected(typing.get_args(hint)[0]).split(' ', 1)[-1]}s"
+    return _WORDS.get(hint, str(hint))
+
+
+def check_types(values: dict[str, Any]) -> None:
+    """Raises ConfigError naming the first option whose value has the wrong type."""
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in values.items():
+        if _fits(value, hints[key]):
+            continue
+        hint = ""
+        if isinstance(value, str) and hints[key] in (float, float | None):
+            try:
+                float(value)
+                hint = " (YAML reads a number such as 1e-3 as text: write 1.0e-3)"
+            except ValueError:
+                pass
+        raise ConfigError(f"--{key.replace('_', '-')} (config key {key}) must be "
+                          f"{_expected(hints[key])}, got {value!r}{hint}.")
+
+
 def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = None) -> TrainConfig:
-    """defaults < recipe < config file < command line (only options the user gave)."""
+    """defaults < recipe < config file < command line (only options the user gave), each value
+    checked by type and range before anything is built or written."""
     given = dict(file_values or {})
     given.update({k: v for k, v in cli.items() if v is not None})
     unknown = sorted(set(given) - FIELDS)
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}; see train.py --help.")
+    check_types(given)
     arch = given.get("arch", TrainConfig.arch)
     try:
         family, _ = registry.resolve(arch)

@@ -34,6 +34,7 @@ from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan, current_plan
 from keras_wrn.runtime.strategy import is_chief, is_multi_worker, task_id
 from keras_wrn.training import artifacts
+from keras_wrn.training.checkpoints import restore_newest_complete
 from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
@@ -89,18 +90,21 @@ class Trainer:
         self._checkpoint_dir = self._chief_checkpoints
         if not self.chief:
             self._checkpoint_dir = self._chief_checkpoints / f"worker-{task_id(strategy)}"
+        # The newest checkpoint that restores completely; the chief drops the ones skipped
+        # from the folder's list, so that the manager below and later runs start from it.
+        restored = restore_newest_complete(self.checkpoint, self._chief_checkpoints, log,
+                                           rewrite_state=self.chief)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._checkpoint_dir),
                                                   max_to_keep=2)
         self._preemption = None
         self._sigterm = False
         if is_multi_worker(strategy):
-            # Makes every worker save when one is preempted (it restores the worker's own
-            # latest checkpoint first, which the chief's then replaces).
+            # Makes every worker save when one is preempted. It restores the worker's own
+            # latest checkpoint, which the chief's then replaces again.
             self._preemption = tf.distribute.experimental.PreemptionCheckpointHandler(
                 strategy.cluster_resolver, self.manager)
-        latest = tf.train.latest_checkpoint(str(self._chief_checkpoints))
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            if restored:
+                self.checkpoint.restore(restored).assert_existing_objects_matched()
         plan = self.plan
         # The step's graph computes the wide 3x3 convs with Winograd; the model is unchanged.
         self.winograd_layers = winograd_layers(self.model) if plan.winograd else []
