@@ -92,6 +92,9 @@ def declare(space: dict[str, Any], hp: kt.HyperParameters) -> kt.HyperParameters
     return hp
 
 
+BOOL_KEYS = ("bottleneck", "multiplicative")
+
+
 def depth_of(family: str, blocks: int, bottleneck: bool) -> int:
     """Depth of a CIFAR network of the family with ``blocks`` blocks per stage."""
     if family == "wrn":
@@ -102,6 +105,8 @@ def depth_of(family: str, blocks: int, bottleneck: bool) -> int:
 def to_overrides(family: str, values: dict[str, Any]) -> dict[str, Any]:
     """Trial hyperparameter values -> TrainConfig keys."""
     overrides = {k: v for k, v in values.items() if k != "blocks_per_stage"}
+    # keras-tuner returns a Choice of booleans as 0 and 1; the configuration takes booleans.
+    overrides.update({k: bool(overrides[k]) for k in BOOL_KEYS if k in overrides})
     if "blocks_per_stage" in values:
         overrides["depth"] = depth_of(family, values["blocks_per_stage"],
                                       bool(values.get("bottleneck")))
