@@ -1,6 +1,7 @@
 """Shared by the apps: run from a source checkout (`python apps/train.py`) without installing
 keras_wrn, and stop with a one-line error."""
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -9,11 +10,47 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Before any app imports TensorFlow: its oneDNN kernels, as keras_wrn/__init__.py explains.
+# Before any app imports TensorFlow: its oneDNN CPU kernels, which TensorFlow 2.21 leaves off on
+# some x86 CPUs unless asked (ResNet-20's training step: 150 -> 236 images/s on an AVX2 EPYC,
+# BENCHMARKS.md). An application's choice, so the library itself never sets it; a value the
+# user set wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+INTERRUPTED_EXIT_CODE = 130  # as a shell reports a process stopped by Ctrl-C
 
 
 def fail(message: str, code: int = 2) -> None:
     """Prints ``error: message`` on stderr and exits (status 2: bad input)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def guarded(main):
+    """An app's ``main``: Ctrl-C exits 130 and a path the system refuses (permissions, a full
+    or read-only disk) exits 2, each with one line on stderr instead of a traceback."""
+
+    @functools.wraps(main)
+    def run(argv: list[str] | None = None) -> None:
+        try:
+            main(argv)
+        except KeyboardInterrupt:
+            print("interrupted (Ctrl-C)", file=sys.stderr)
+            raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+        except OSError as err:
+            where = f" {err.filename}" if err.filename else ""
+            fail(f"cannot use{where}: {err.strerror or err}; check the path and its "
+                 f"permissions.")
+
+    return run
+
+
+def decode_image_file(path: str):
+    """The image at ``path`` as a uint8 [H, W, 3] tensor, or a one-line error naming it."""
+    import tensorflow as tf
+
+    if not Path(path).is_file():
+        fail(f"no image at {path}.")
+    try:
+        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    except tf.errors.OpError:
+        fail(f"cannot decode image {path}; pass JPEG, PNG, BMP or GIF files.")

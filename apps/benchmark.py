@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _app import fail
+from _app import fail, guarded
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # The channel widths and image sides of the WRN and PyramidNet stages, around the choice's edge.
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError

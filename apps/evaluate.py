@@ -11,9 +11,10 @@ import argparse
 import json
 import sys
 
-from _app import fail
+from _app import fail, guarded
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        fail(f"--batch-size must be >= 1, got {args.batch_size}.")
 
     from keras_wrn.data import DataError, eval_dataset, load_data
     from keras_wrn.training import evaluate

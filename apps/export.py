@@ -1,4 +1,4 @@
-"""Export a trained model for TF Serving and devices, measured against the float model.
+r"""Export a trained model for TF Serving and devices, measured against the float model.
 
     python apps/export.py --model runs/cifar10-resnet20 --name cifar10_resnet20 \
         --formats saved_model,tflite_fp32,tflite_fp16,tflite_dynamic,tflite_int8
@@ -14,14 +14,15 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from _app import fail
+from _app import fail, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help=".keras file or training output directory")
-    p.add_argument("--name", required=True, help="model name (TF Serving's model name)")
+    p.add_argument("--name", required=True,
+                   help="model name (TF Serving's), one folder name inside --export-dir")
     p.add_argument("--version", type=int, help="integer version (default: next free)")
     p.add_argument("--formats", default="saved_model,tflite_fp32,tflite_int8",
                    help="comma-separated: saved_model, tflite_fp32, tflite_fp16, tflite_dynamic, "
@@ -56,6 +57,7 @@ def _arrays(dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
     return images_np.astype(np.float32), labels_np
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         check_formats,
         export,
         format_table,
+        model_base,
     )
     from keras_wrn.training.runs import load_run, load_run_data
 
@@ -76,8 +79,17 @@ def main(argv: list[str] | None = None) -> None:
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
                             prune_epochs=args.prune_epochs, fine_tune_steps=args.fine_tune_steps,
                             threads=args.threads)
+    for flag, value, least in (("--calibration-examples", args.calibration_examples, 1),
+                               ("--eval-examples", args.eval_examples, 0),
+                               ("--qat-epochs", args.qat_epochs, 0),
+                               ("--prune-epochs", args.prune_epochs, 1),
+                               ("--fine-tune-steps", args.fine_tune_steps, 1),
+                               ("--threads", args.threads, 1)):
+        if value is not None and value < least:
+            fail(f"{flag} must be >= {least}, got {value}.")
     try:
         check_formats(formats, options)
+        model_base(args.export_dir, args.name)  # before the model loads: where it would go
     except ExportError as err:
         fail(str(err))
     try:

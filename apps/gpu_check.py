@@ -19,7 +19,7 @@ import json
 import tempfile
 import time
 
-from _app import fail
+from _app import fail, guarded
 
 # The cases' models: presets, and PyramidSepDrop-110 at the PyramidNet preset's widening.
 ARCHS = {"resnet-20": {"arch": "resnet-20"}, "pyramidnet-110-a48": {"arch": "pyramidnet-110-a48"},
@@ -72,6 +72,7 @@ def throughput(config, plan, strategy) -> dict:
             "plan": plan.summary()}
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if min(args.batch_sizes) < 1 or args.steps < 1 or args.train_epochs < 1:

@@ -1,25 +1,35 @@
 """Prints the presets as a Markdown table: parameter count measured by building each model, next
-to the paper's rounded count and published error rates (the README's model table)."""
+to the paper's rounded count and the published error rates with where they are printed (the
+README's model table)."""
 
 import argparse
+import re
 
 import _app  # noqa: F401
 
 import keras_wrn
 
 
+def _short(source: str) -> str:
+    """A source without its arXiv number and the paper's title: "He et al. 2015, Table 6"."""
+    source = re.sub(r" \(arXiv:[^)]*\)", "", source)
+    return re.sub(r"^(.*? \d{4}), [^,(]+", r"\1", source)
+
+
 def _errors(published: dict) -> str:
     keys = [("cifar10_error", "C10"), ("cifar100_error", "C100"),
             ("imagenet_top1_error", "IN top-1")]
-    return ", ".join(f"{label} {published[k]}" for k, label in keys if published.get(k) is not None)
+    return ", ".join(f"{label} {published[k]:.2f}" for k, label in keys
+                     if published.get(k) is not None)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'pyramid*'")
-    args = parser.parse_args()
-    print("| preset | family | measured params | paper | paper error (%) | source |")
-    print("|---|---|---:|---:|---|---|")
+    args = parser.parse_args(argv)
+    print("| preset | family | measured params | paper | published error (%) | errors from | "
+          "architecture from |")
+    print("|---|---|---:|---:|---|---|---|")
     for name in keras_wrn.list_models(args.pattern):
         preset = keras_wrn.get_preset(name)
         stem = preset["hparams"].get("stem", "cifar")
@@ -27,7 +37,8 @@ def main() -> None:
         params = sum(int(w.numpy().size) for w in model.trainable_weights)
         published = preset["published"]
         print(f"| `{name}` | {preset['family']} | {params:,} | {published['params_m']}M | "
-              f"{_errors(published)} | {preset['source'].split(' (')[0]} |", flush=True)
+              f"{_errors(published)} | {_short(published['errors_source'] or '')} | "
+              f"{_short(preset['source'])} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Top-5 labels and probabilities for images, from a SavedModel directory, a .tflite file or a
 .keras file (class names from the SavedModel, the labels.txt beside a .tflite file, or the
-run.json beside a .keras file)."""
+run.json beside a .keras file).
+
+SavedModels and .tflite files are programs: loading one runs the graph it holds. Load them only
+from sources you trust. (.keras files load in Keras' safe mode, which refuses Python code.)"""
 
 from __future__ import annotations
 
@@ -9,19 +12,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from _app import fail
+from _app import decode_image_file, fail, guarded
 
 
 def _load_images(paths: list[str], size: int) -> np.ndarray:
     import tensorflow as tf
 
-    images = []
-    for path in paths:
-        try:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        except Exception:
-            fail(f"cannot read image {path}; pass JPEG, PNG, BMP or GIF files.")
-        images.append(tf.image.resize(image, (size, size), antialias=True).numpy())
+    images = [tf.image.resize(decode_image_file(path), (size, size), antialias=True).numpy()
+              for path in paths]
     return np.stack(images).astype(np.float32)
 
 
@@ -35,24 +33,31 @@ def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[st
     if (model_path / "saved_model.pb").is_file():
         import tensorflow as tf
 
-        serve = tf.saved_model.load(str(model_path)).signatures["serve_bytes"]
-        data = tf.constant([Path(p).read_bytes() for p in images])
-        out = serve(image_bytes=data)
+        try:
+            serve = tf.saved_model.load(str(model_path)).signatures["serve_bytes"]
+        except (KeyError, ValueError, OSError, tf.errors.OpError):
+            fail(f"{model_path} is not a SavedModel from apps/export.py (no serve_bytes "
+                 f"signature); pass an exports/NAME/VERSION directory.")
+        out = serve(image_bytes=tf.constant([Path(p).read_bytes() for p in images]))
         labels, scores = out["labels"].numpy(), out["scores"].numpy()
         return [[(label.decode(), float(s)) for label, s in zip(row_l, row_s, strict=True)][:top]
                 for row_l, row_s in zip(labels, scores, strict=True)]
     if model_path.suffix == ".tflite":
         from keras_wrn.export import LiteRTModel
 
-        runner = LiteRTModel(model_path)
+        try:
+            runner = LiteRTModel(model_path)
+        except (ValueError, RuntimeError):
+            fail(f"{model_path} is not a TFLite model; pass a .tflite file from apps/export.py.")
         probabilities = _softmax(runner.predict(_load_images(images, runner.input["shape"][1])))
         names_file = model_path.parent / "labels.txt"
     elif model_path.suffix == ".keras":
-        import keras
+        from keras_wrn.training.runs import load_run
 
-        import keras_wrn  # noqa: F401  (registers the custom layers)
-
-        model = keras.models.load_model(model_path)
+        try:
+            model = load_run(model_path).model
+        except ValueError as err:
+            fail(str(err))
         logits = model.predict(_load_images(images, model.input_shape[1]), verbose=0)
         probabilities = _softmax(np.asarray(logits))
         names_file = model_path.parent / "run.json"
@@ -69,18 +74,22 @@ def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[st
                                                                       strict=True)]
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True, help="SavedModel dir, .tflite or .keras")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True,
+                        help="SavedModel dir, .tflite or .keras (from a trusted source)")
     parser.add_argument("images", nargs="+")
     parser.add_argument("--top", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.top < 1:
+        fail(f"--top must be >= 1, got {args.top}.")
     model_path = Path(args.model)
     if not model_path.exists():
         fail(f"no model at {model_path}; pass a SavedModel directory, .tflite or .keras file.")
-    for image in args.images:
-        if not Path(image).is_file():
-            fail(f"no image at {image}.")
+    for image in args.images:  # each file decodes, or a one-line error names it
+        decode_image_file(image)
     for image, ranked in zip(args.images, predict(model_path, args.images, args.top),
                              strict=True):
         shown = ", ".join(f"{label} {p:.3f}" for label, p in ranked)

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from _app import fail
+from _app import decode_image_file, fail, guarded
 
 
 def request_body(images: list[str]) -> dict:
@@ -42,6 +42,7 @@ def local_answer(model: str, body: dict) -> dict:
                             for i in range(len(data))]}
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not (Path(args.model) / "saved_model.pb").is_file():
         fail(f"{args.model} is not a SavedModel directory (exports/NAME/VERSION).")
+    for image in args.images:  # all of them, before the first byte of the request
+        decode_image_file(image)
     body = request_body(args.images)
     print(json.dumps(body))
     print(json.dumps(local_answer(args.model, body)), file=sys.stderr)

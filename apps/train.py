@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _app import fail
+from _app import fail, guarded
 
 BOOL = argparse.BooleanOptionalAction
 
@@ -99,32 +100,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-
 def weights_checksum(model) -> float:
     """Sum of every weight (trainable and not): equal on workers that hold the same model."""
     return float(sum(float(np.sum(np.asarray(w, np.float64))) for w in model.weights))
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     args = vars(build_parser().parse_args(argv))
-    from keras_wrn.data import DataError, load_data
-    from keras_wrn.runtime import PlanError, environment, start
-    from keras_wrn.runtime.strategy import is_chief, task_id
-    from keras_wrn.training import (
-        PREEMPTED_EXIT_CODE,
-        ConfigError,
-        PreemptedError,
-        Trainer,
-        read_config_file,
-        resolve_config,
-    )
-    from keras_wrn.training.artifacts import write_json
+    from keras_wrn.training import ConfigError, read_config_file, resolve_config
+    from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
 
     try:
         config_file = args.pop("config")
         config = resolve_config(args, read_config_file(config_file) if config_file else None)
-        plan, strategy = start(config.runtime_request(), require_gpu=config.require_gpu)
         output_dir = Path(config.output_dir or f"runs/{config.arch}")
+        # The lock is the run's first write: a second run, or an unusable directory, stops here.
+        lock = OutputLock(output_dir, worker_lock_name(os.environ.get("TF_CONFIG"))).acquire()
+    except (ConfigError, LockError) as err:
+        fail(str(err))
+    try:
+        train(config, output_dir)
+    finally:
+        lock.release()
+
+
+def train(config, output_dir: Path) -> None:
+    """Trains ``config`` (a resolved TrainConfig) into ``output_dir``, which this run holds."""
+    from keras_wrn.data import DataError, load_data
+    from keras_wrn.runtime import PlanError, environment, start
+    from keras_wrn.runtime.strategy import is_chief, task_id
+    from keras_wrn.training import ConfigError, PreemptedError, Trainer
+    from keras_wrn.training.artifacts import write_json
+
+    try:
+        plan, strategy = start(config.runtime_request(), require_gpu=config.require_gpu)
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
                          val_dir=config.val_dir, val_split=config.val_split,
                          tfds_data_dir=config.tfds_data_dir, seed=config.seed)
@@ -151,22 +161,22 @@ def main(argv: list[str] | None = None) -> None:
               f"{data.val_size} validation images, recipe {config.recipe}, "
               f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
               f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN")
-    start = time.perf_counter()
+    began = time.perf_counter()
     try:
         history = trainer.fit()
     except PreemptedError as err:
         print(str(err), file=sys.stderr)
-        raise SystemExit(PREEMPTED_EXIT_CODE) from None
+        raise SystemExit(err.exit_code) from None
     last = history[-1] if history else {}
+    validated = [h["val_top1"] for h in history if h.get("val_top1") is not None]
     summary = {
         "arch": config.arch, "epochs": last.get("epoch"), "val_top1": last.get("val_top1"),
-        "best_val_top1": max((h.get("val_top1", 0.0) for h in history), default=None),
+        "best_val_top1": max(validated, default=None),
         "train_loss": last.get("train_loss"), "images_per_s": last.get("images_per_s"),
-        "wall_s": round(time.perf_counter() - start, 1), "worker": task_id(strategy),
+        "wall_s": round(time.perf_counter() - began, 1), "worker": task_id(strategy),
         "weights_checksum": weights_checksum(trainer.model), "output_dir": str(output_dir),
     }
     print("summary: " + json.dumps(summary))
-
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Search architectures and training hyperparameters with keras-tuner.
+r"""Search architectures and training hyperparameters with keras-tuner.
 
     python apps/tune.py --arch pyramidsepdrop --tuner random --max-trials 8 --epochs 3 \
         --dataset synthetic --output-dir runs/tune-pyramidsepdrop
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
-from _app import fail
+from _app import fail, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,24 +25,34 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", required=True, help="family: resnet, preact_resnet, wrn, "
                                                  "pyramidnet, pyramiddrop, pyramidsepdrop")
-    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
-    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random",
+                   help="keras-tuner oracle (default random)")
+    p.add_argument("--max-trials", type=int, default=10,
+                   help="trials to run (hyperband: set by --epochs instead)")
     p.add_argument("--epochs", type=int, default=3, help="epochs per trial (hyperband: maximum)")
     p.add_argument("--final-epochs", type=int, help="epochs in best_config.json "
                                                     "(default: the recipe's)")
     p.add_argument("--space", help="YAML/JSON file overriding the default search space")
     p.add_argument("--max-params", type=int, help="never propose a model above this size")
-    p.add_argument("--output-dir", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    for flag in ("--dataset", "--data-dir", "--val-dir", "--tfds-data-dir", "--recipe",
-                 "--strategy"):
-        p.add_argument(flag)
+    p.add_argument("--output-dir", required=True,
+                   help="search folder; the same command continues the search in it")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the same seed proposes the same trials (default 0)")
+    p.add_argument("--dataset", help="TFDS name (default cifar10) or 'synthetic' (offline); "
+                                     "trials validate on a split of its training data")
+    p.add_argument("--data-dir", help="image folder, one sub-folder per class")
+    p.add_argument("--val-dir", help="validation image folder (default: hold out --val-split)")
+    p.add_argument("--val-split", type=float,
+                   help="fraction of the training data held out for selection (default 0.1)")
+    p.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
+    p.add_argument("--recipe", help="training recipe of every trial (default: the family's)")
+    p.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker"],
+                   help="as apps/train.py")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
                    help="as apps/train.py (auto: bf16 on GPUs of compute capability 8.0+)")
-    p.add_argument("--val-split", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--steps-per-epoch", type=int)
-    p.add_argument("--cpu-devices", type=int)
+    p.add_argument("--batch-size", type=int, help="global batch size (default: the recipe's)")
+    p.add_argument("--steps-per-epoch", type=int, help="cap steps per trial epoch")
+    p.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="bit-identical trials for the same command and seed, as apps/train.py")
     return p
@@ -59,6 +71,7 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError, load_data
@@ -68,12 +81,15 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.training import RECIPES, ConfigError, resolve_config
     from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.config import MODEL_KEYS
+    from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
     from keras_wrn.tuning import (
+        SearchStopped,
         SpaceError,
         TrainerTuner,
         count_params,
         load_space,
         make_oracle,
+        smallest_corners,
         to_overrides,
         trial_rows,
     )
@@ -96,23 +112,53 @@ def main(argv: list[str] | None = None) -> None:
         plan, strategy = start(config.runtime_request())  # as apps/train.py
         data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
                          val_dir=config.val_dir, val_split=config.val_split,
-                         tfds_data_dir=config.tfds_data_dir, seed=config.seed)
+                         tfds_data_dir=config.tfds_data_dir, seed=config.seed,
+                         for_selection=True)
     except (SpaceError, ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))
+    if data.val is None:
+        fail("tuning selects on held-out data: pass --val-split in (0, 1) or --val-dir DIR.")
+
+    counts: dict[str, int] = {}
 
     def params_of(values: dict) -> int:
+        """Parameters of a trial's model (cached: only its model keys change the count)."""
         overrides = to_overrides(args.arch, values)
         model_keys = {k: overrides[k] for k in MODEL_KEYS if k in overrides}
-        return count_params(args.arch, data.num_classes, **model_keys)
+        key = json.dumps(model_keys, sort_keys=True)
+        if key not in counts:
+            counts[key] = count_params(args.arch, data.num_classes, **model_keys)
+        return counts[key]
 
+    if args.max_params is not None:
+        smallest = min(params_of(corner) for corner in smallest_corners(space))
+        if smallest > args.max_params:
+            fail(f"the smallest configuration of the search space has {smallest:,} parameters, "
+                 f"more than --max-params {args.max_params:,}; raise --max-params or widen "
+                 f"--space.")
     oracle = make_oracle(args.tuner, space, args.max_trials, args.epochs, args.seed,
-                         params_of if args.max_params else None, args.max_params)
-    tuner = TrainerTuner(oracle, base, args.arch, strategy, data, plan=plan,
-                         directory=args.output_dir, project_name="search", overwrite=False)
-    tuner.search()
+                         params_of if args.max_params is not None else None, args.max_params)
+    try:
+        lock = OutputLock(args.output_dir, worker_lock_name(os.environ.get("TF_CONFIG")))
+        lock.acquire()
+    except LockError as err:
+        fail(str(err))
+    try:
+        tuner = TrainerTuner(oracle, base, args.arch, strategy, data, plan=plan,
+                             directory=args.output_dir, project_name="search", overwrite=False)
+        tuner.search()
+    except SearchStopped as err:
+        print(f"{err} (the search continues with that trial)", file=sys.stderr)
+        raise SystemExit(err.exit_code) from None
+    finally:
+        lock.release()
     if not is_chief(strategy):
         return
     rows = trial_rows(tuner, args.arch)
+    if not rows and oracle.smallest_rejected is not None:
+        fail(f"every configuration proposed has more than --max-params {args.max_params:,} "
+             f"parameters (the smallest {oracle.smallest_rejected:,}); raise --max-params or "
+             f"narrow --space.")
     if not rows:
         fail("no trial finished; see the errors above.")
     output = Path(args.output_dir)

@@ -113,3 +113,22 @@ def step_each(trainers: dict) -> tuple[dict, object]:
     batch = next(iter(train_dataset(data.train, data.num_classes, batch_size, 0, 0,
                                     AugmentConfig())))
     return {key: float(trainer.train_step(batch)[0]) for key, trainer in trainers.items()}, batch
+
+
+def write_image_folder(root, classes=3, per_class=12, size=40, corrupt=()):
+    """An image folder of ``classes`` sub-folders of PNGs and JPEGs, each class a different
+    brightness (learnable), with ``corrupt`` files in class0."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        folder = root / f"class{c}"
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.clip(rng.normal(60 + 60 * c, 20, (size, size, 3)), 0, 255).astype("uint8")
+            encode = tf.io.encode_png if i % 2 else tf.io.encode_jpeg
+            (folder / f"{i:03d}.{'png' if i % 2 else 'jpg'}").write_bytes(encode(pixels).numpy())
+    for name in corrupt:
+        (root / "class0" / name).write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    return root

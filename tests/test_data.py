@@ -3,31 +3,19 @@ per-example augmentation and the reproducible data position."""
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from helpers import call_app, error_line, summary
+from helpers import call_app, error_line, summary, write_image_folder
 
 from keras_wrn.data import AugmentConfig, DataError, load_data, tfds_source, train_dataset
 from keras_wrn.data.augment import cutout, mixup
 from keras_wrn.data.folder import split_per_class
 
 NO_AUGMENT = AugmentConfig(crop_padding=0, flip=False)
-
-
-def _write_folder(root, classes=3, per_class=12, size=40, corrupt=()):
-    rng = np.random.default_rng(0)
-    for c in range(classes):
-        folder = root / f"class{c}"
-        folder.mkdir(parents=True)
-        for i in range(per_class):
-            pixels = np.clip(rng.normal(60 + 60 * c, 20, (size, size, 3)), 0, 255).astype("uint8")
-            encode = tf.io.encode_png if i % 2 else tf.io.encode_jpeg
-            (folder / f"{i:03d}.{'png' if i % 2 else 'jpg'}").write_bytes(encode(pixels).numpy())
-    for name in corrupt:
-        (root / "class0" / name).write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
-    return root
 
 
 def test_tfds_path_with_mock_data():
@@ -39,6 +27,26 @@ def test_tfds_path_with_mock_data():
     assert image.shape == (32, 32, 3) and image.dtype == tf.uint8 and label.dtype == tf.int32
 
 
+def test_search_validates_on_training_data_never_on_the_test_split(monkeypatch):
+    asked = []
+
+    def load(name, splits, data_dir, download):
+        asked.append(splits)
+        return real(name, splits, data_dir, download)
+
+    real = tfds_source._load
+    monkeypatch.setattr(tfds_source, "_load", load)
+    # CIFAR-10 has a test split (the mock's metadata lists only what it generates).
+    splits = types.SimpleNamespace(info=types.SimpleNamespace(splits={"train": 0, "test": 0}))
+    monkeypatch.setattr(tfds_source.tfds, "builder", lambda name, data_dir: splits)
+    with tfds.testing.mock_data(num_examples=40):
+        load_data("cifar10", 32, val_split=0.25)
+        load_data("cifar10", 32, val_split=0.25, for_selection=True)
+        with pytest.raises(DataError, match=r"at least 0\.01"):
+            load_data("cifar10", 32, val_split=0.0, for_selection=True)
+    assert asked == [["train", "test"], ["train[:75%]", "train[75%:]"]]
+
+
 def test_tfds_offline_and_unprepared_fails_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(tfds_source, "_online", lambda timeout=3.0: False)
     with pytest.raises(DataError) as err:
@@ -48,7 +56,13 @@ def test_tfds_offline_and_unprepared_fails_at_once(tmp_path, monkeypatch):
 
 
 def test_image_folder_skips_and_counts_corrupt_files(tmp_path):
-    root = _write_folder(tmp_path / "images", corrupt=["broken.jpg"])
+    root = write_image_folder(tmp_path / "images", corrupt=["broken.jpg"])
+    # Hidden folders and files (a notebook's checkpoints, macOS forks) are neither classes nor
+    # images.
+    (root / ".ipynb_checkpoints").mkdir()
+    image = (root / "class1" / "000.jpg").read_bytes()
+    (root / ".ipynb_checkpoints" / "000.jpg").write_bytes(image)
+    (root / "class1" / "._000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
     source = load_data(None, 32, data_dir=str(root), val_split=0.25)
     assert source.skipped == 1
     assert source.class_names == ["class0", "class1", "class2"]
@@ -58,7 +72,7 @@ def test_image_folder_skips_and_counts_corrupt_files(tmp_path):
 
 
 def test_training_on_a_folder_with_a_corrupt_jpeg(tmp_path):
-    root = _write_folder(tmp_path / "images", per_class=16, corrupt=["broken.jpg"])
+    root = write_image_folder(tmp_path / "images", per_class=16, corrupt=["broken.jpg"])
     out = tmp_path / "run"
     result = call_app("train.py", "--arch", "resnet", "--depth", "8", "--data-dir", root,
                       "--val-split", "0.25", "--recipe", "quick", "--epochs", "1",
@@ -95,6 +109,22 @@ def test_epoch_order_is_reproducible_and_skipping_resumes_it():
     assert sorted(np.concatenate(full)) == list(range(64))
 
 
+def test_a_resumed_epoch_is_augmented_as_the_uninterrupted_one():
+    """Crop, flip, Cutout and mixup draws depend on the example's (the batch's) position in the
+    epoch, not on how many were drawn before: skipping 5 batches gives the same last 3."""
+    images = np.random.default_rng(0).integers(0, 255, (64, 12, 12, 3), np.uint8)
+    examples = tf.data.Dataset.from_tensor_slices((images, np.arange(64, dtype=np.int32) % 4))
+    every = AugmentConfig(crop_padding=2, flip=True, cutout=4, mixup=0.5)
+
+    def batches(skip, augmentation=every):
+        return [np.concatenate([x.numpy().ravel(), y.numpy().ravel()]) for x, y in
+                train_dataset(examples, 4, 8, 3, 7, augmentation, skip_batches=skip)]
+
+    full, resumed = batches(0), batches(5)
+    np.testing.assert_array_equal(np.stack(full[5:]), np.stack(resumed))
+    assert not np.array_equal(np.stack(full), np.stack(batches(0, NO_AUGMENT)))  # augmented
+
+
 def test_random_crop_is_drawn_per_example():
     image = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3) % 251
     images = tf.data.Dataset.from_tensor_slices((np.stack([image] * 64).astype("uint8"),
@@ -106,7 +136,7 @@ def test_random_crop_is_drawn_per_example():
 
 
 def test_cutout_zeroes_one_square():
-    out = cutout(tf.ones((32, 32, 3)), 8).numpy()
+    out = cutout(tf.ones((32, 32, 3)), 8, tf.constant([1, 2], tf.int64)).numpy()
     zeros = (out == 0).all(-1)
     assert 16 <= zeros.sum() <= 64
     rows, cols = np.where(zeros)
@@ -117,7 +147,7 @@ def test_mixup_mixes_images_and_labels_consistently():
     values = np.arange(4, dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 2, 1))
     images = tf.constant(values, tf.float32)
     labels = tf.one_hot([0, 1, 2, 3], 4)
-    mixed_images, mixed_labels = mixup(images, labels, 1.0)
+    mixed_images, mixed_labels = mixup(images, labels, 1.0, tf.constant([3, 4], tf.int64))
     np.testing.assert_allclose(mixed_labels.numpy().sum(-1), 1.0, rtol=1e-6)
     # Each mixed image is the label-weighted mean of the originals.
     expected = mixed_labels.numpy() @ np.arange(4, dtype=np.float32)

@@ -147,20 +147,6 @@ def test_predict_with_every_kind_of_model(exported, trained, tmp_path):
         assert len(out.split(", ")) == 5
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--model", "/nonexistent", "--name", "m"], "no model at"),
-    (["--model", "{bogus}", "--name", "m"], "is not a Keras model"),
-    (["--model", "{bogus}", "--name", "m", "--formats", "tflite_int4"], "unknown format"),
-    (["--model", "{bogus}", "--name", "m", "--formats", "tflite_qat_int8"], "--qat-epochs"),
-])
-def test_bad_input_gives_one_line_errors(args, expected, tmp_path):
-    bogus = tmp_path / "bogus.keras"
-    bogus.write_text("not a model")
-    args = [a.replace("{bogus}", str(bogus)) for a in args]
-    result = call_app("export.py", *args, "--export-dir", tmp_path / "exports", check=False)
-    assert result.returncode == 2 and expected in error_line(result)
-
-
 def test_serving_request_builds_a_rest_body_and_its_answer(exported, tmp_path):
     exports, _, _ = exported
     image = tmp_path / "x.png"

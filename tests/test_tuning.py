@@ -13,7 +13,14 @@ import pytest
 from helpers import app_command, app_env, call_app, error_line, run_app, summary
 
 from keras_wrn.training import read_config_file, resolve_config
-from keras_wrn.tuning import SpaceError, count_params, load_space, make_oracle
+from keras_wrn.tuning import (
+    DEFAULT_SPACES,
+    SpaceError,
+    count_params,
+    load_space,
+    make_oracle,
+    smallest_corners,
+)
 
 SEARCH = ["--arch", "pyramidsepdrop", "--tuner", "random", "--epochs", "1",
           "--steps-per-epoch", "4", "--dataset", "synthetic", "--recipe", "quick"]
@@ -113,3 +120,25 @@ def test_invalid_search_space_gives_one_line_error(tmp_path):
     result = call_app("tune.py", *SEARCH, "--output-dir", tmp_path / "s", "--seed", "-1",
                       check=False)
     assert result.returncode == 2 and "--seed must be >= 0" in error_line(result)
+
+
+def test_a_parameter_budget_no_configuration_fits_says_so_before_searching(tmp_path):
+    result = call_app("tune.py", *SEARCH, "--max-trials", "1", "--max-params", "10",
+                      "--output-dir", tmp_path / "s", check=False)
+    assert result.returncode == 2
+    line = error_line(result)
+    assert "the smallest configuration of the search space has" in line
+    smallest = int(line.split(" has ")[1].split(" parameters")[0].replace(",", ""))
+    # One block per stage, alpha 12: PyramidSepDrop-8 (basic) or -11 (bottleneck).
+    assert smallest == min(count_params("pyramidsepdrop", 10, depth=8, alpha=12),
+                           count_params("pyramidsepdrop", 10, depth=11, alpha=12,
+                                        bottleneck=True))
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_smallest_corners_cover_each_choice_at_the_minimum_sizes():
+    corners = smallest_corners(DEFAULT_SPACES["pyramidnet"])
+    assert sorted((c["bottleneck"], c["drop_mode"]) for c in corners) == [
+        (False, "batch"), (False, "sample"), (True, "batch"), (True, "sample")]
+    assert all(c["blocks_per_stage"] == 1 and c["alpha"] == 12 and c["lr"] > 0
+               for c in corners)

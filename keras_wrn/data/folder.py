@@ -24,7 +24,8 @@ def list_image_folder(
     if not root.is_dir():
         raise DataError(f"data directory {root} does not exist; pass --data-dir DIR with one "
                         f"sub-folder per class, or --dataset synthetic to run offline.")
-    found = sorted(p.name for p in root.iterdir() if p.is_dir())
+    # Hidden folders (.ipynb_checkpoints, .git) and files (macOS ._ forks) are not data.
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if class_names is None:
         class_names = found
     elif found != class_names:
@@ -33,7 +34,7 @@ def list_image_folder(
     paths, labels = [], []
     for label, name in enumerate(class_names):
         files = sorted(str(p) for p in (root / name).iterdir()
-                       if p.suffix.lower() in IMAGE_EXTENSIONS)
+                       if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
         paths += files
         labels += [label] * len(files)
     if len(class_names) < 2 or not paths:

@@ -29,15 +29,21 @@ def train_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int, 
     """Batches of (float32 0-255 images, one-hot labels) for one epoch, in the order fixed by
     ``seed`` and ``epoch``, starting after ``skip_batches`` batches. The last partial batch is
     dropped so every step has the global batch size."""
-    ds = examples.shuffle(SHUFFLE_BUFFER, seed=seed * 100_003 + epoch,
-                          reshuffle_each_iteration=False)
+    epoch_seed = seed * 100_003 + epoch
+    ds = examples.shuffle(SHUFFLE_BUFFER, seed=epoch_seed, reshuffle_each_iteration=False)
+    # Each example's draws are keyed by its position in the epoch, so skipping is exact.
+    ds = ds.enumerate()
     if skip_batches:
         ds = ds.skip(skip_batches * batch_size)
 
-    def per_example(image, label):
-        image = augment.pad_crop_flip(image, augmentation.crop_padding, augmentation.flip)
+    def per_example(position, example):
+        image, label = example
+        crop_seed, cutout_seed = tf.unstack(tf.random.experimental.stateless_split(
+            tf.stack([tf.constant(epoch_seed, tf.int64), position]), 2))
+        image = augment.pad_crop_flip(image, augmentation.crop_padding, augmentation.flip,
+                                      crop_seed)
         if augmentation.cutout:
-            image = augment.cutout(image, augmentation.cutout)
+            image = augment.cutout(image, augmentation.cutout, cutout_seed)
         return image, tf.one_hot(label, num_classes)
 
     ds = ds.map(per_example, num_parallel_calls=tf.data.AUTOTUNE)
@@ -48,8 +54,11 @@ def train_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int, 
                                      augmentation.randaugment_magnitude)
         ds = ds.map(lambda x, y: (layer(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.mixup > 0:
-        ds = ds.map(lambda x, y: augment.mixup(x, y, augmentation.mixup),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        batch_seeds = tf.data.Dataset.counter(skip_batches).map(
+            lambda index: tf.stack([tf.constant(-1 - epoch_seed, tf.int64), index]))
+        ds = tf.data.Dataset.zip(ds, batch_seeds).map(
+            lambda batch, key: augment.mixup(*batch, augmentation.mixup, key),
+            num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -38,9 +38,10 @@ def _size(dataset: tf.data.Dataset) -> int:
 
 
 def load_tfds(name: str, image_size: int, val_split: float = 0.1,
-              data_dir: str | None = None) -> DataSource:
+              data_dir: str | None = None, for_selection: bool = False) -> DataSource:
     """``train`` for training; ``test`` (or ``validation``) for validation if the dataset has
-    one, else the last ``val_split`` of ``train``."""
+    one, else the last ``val_split`` of ``train``. ``for_selection`` (hyperparameter search):
+    always the last ``val_split`` of ``train``, so that the test split is never selected on."""
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as err:  # tfds raises its own DatasetNotFoundError subclasses
@@ -49,11 +50,15 @@ def load_tfds(name: str, image_size: int, val_split: float = 0.1,
             f"or use --data-dir DIR for an image folder."
         ) from None
     available = set(builder.info.splits.keys())
-    held_out = next((s for s in ("test", "validation") if s in available), None)
+    held_out = None if for_selection else next(
+        (s for s in ("test", "validation") if s in available), None)
     if held_out:
         splits = ["train", held_out]
     else:
         percent = round(val_split * 100)
+        if percent < 1:
+            raise DataError(f"{name} has no held-out split to use here; pass --val-split of "
+                            f"at least 0.01 to hold out part of its training data.")
         splits = [f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"]
     try:
         (train, val), info = _load(name, splits, data_dir, download=False)

@@ -6,12 +6,13 @@ from keras_wrn.export.exporter import (
     FORMATS,
     ExportData,
     ExportOptions,
+    check_data,
     check_formats,
     export,
     format_table,
 )
-from keras_wrn.export.layout import ExportError
+from keras_wrn.export.layout import ExportError, model_base
 from keras_wrn.export.litert import LiteRTModel
 
-__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "LiteRTModel",
-           "check_formats", "export", "format_table"]
+__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "LiteRTModel", "check_data",
+           "check_formats", "export", "format_table", "model_base"]

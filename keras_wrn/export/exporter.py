@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import shutil
 import time
 from pathlib import Path
@@ -15,9 +16,15 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wrn.export import tflite
-from keras_wrn.export.layout import ExportError, next_version, publish, staging_dir
+from keras_wrn.export.layout import (
+    ExportError,
+    model_base,
+    next_version,
+    publish,
+    staging_dir,
+)
 from keras_wrn.export.litert import LiteRTModel
-from keras_wrn.export.saved_model import export_saved_model
+from keras_wrn.export.saved_model import write_saved_model
 from keras_wrn.training.artifacts import write_json
 
 OPTIMIZED_FORMATS = ("tflite_qat_int8", "tflite_pruned_int8")
@@ -71,9 +78,6 @@ def _optimized(model: keras.Model, fmt: str, data: ExportData,
     to report about it."""
     from keras_wrn.export import optimize
 
-    if data.fine_tune is None or data.calibration is None:
-        raise ExportError(f"{fmt} fine-tunes on training data; pass --calibration-dir or "
-                          f"--calibration-dataset.")
     fine_tune = data.fine_tune
     if options.fine_tune_steps:
         fine_tune = fine_tune.take(options.fine_tune_steps)
@@ -102,53 +106,92 @@ def _measure(name: str, logits: np.ndarray, reference: np.ndarray,
     return row
 
 
+def check_data(formats: tuple[str, ...], data: ExportData) -> None:
+    """Every format's inputs are there, before the first byte of an export is written."""
+    needs = [f for f in formats if f in tflite.INT8_FORMATS]
+    if needs and data.calibration is None:
+        raise ExportError(f"{needs[0]} needs calibration images; pass --calibration-dir or "
+                          f"--calibration-dataset (a training output directory as --model "
+                          f"brings its own).")
+    tuned = [f for f in formats if f in OPTIMIZED_FORMATS]
+    if tuned and data.fine_tune is None:
+        raise ExportError(f"{tuned[0]} fine-tunes on training data; pass --calibration-dir or "
+                          f"--calibration-dataset.")
+
+
+def _saved_model_row(path: Path, final: Path, data: ExportData, reference: np.ndarray | None,
+                     sample: np.ndarray) -> dict[str, Any]:
+    row = {"format": "saved_model", "path": str(final), "size_bytes": _dir_size(path)}
+    if reference is None:
+        return row
+    serve = tf.saved_model.load(str(path)).signatures["serve_float"]
+    probabilities = np.concatenate([
+        serve(images=tf.constant(data.eval_images[i:i + 100]))["probabilities"].numpy()
+        for i in range(0, len(data.eval_images), 100)])
+    row.update(_measure("saved_model", np.log(probabilities + 1e-12), reference,
+                        data.eval_labels))
+    one = tf.constant(sample[None])
+    serve(images=one)
+    start = time.perf_counter()
+    for _ in range(20):
+        serve(images=one)
+    row["latency_ms"] = (time.perf_counter() - start) / 20 * 1000
+    return row
+
+
+def _tflite_row(fmt: str, path: Path, final: Path, data: ExportData,
+                reference: np.ndarray | None, sample: np.ndarray,
+                options: ExportOptions) -> dict[str, Any]:
+    runner = LiteRTModel(path, num_threads=options.threads)
+    row = {"format": fmt, "path": str(final), "size_bytes": path.stat().st_size,
+           "gzip_bytes": _gzip_size(path), "latency_ms": runner.latency_ms(sample),
+           "float_ops": len(tflite.float_tensor_ops(path.read_bytes()))
+           if fmt in tflite.INT8_FORMATS else None}
+    if reference is not None:
+        row.update(_measure(fmt, runner.predict(data.eval_images), reference, data.eval_labels))
+    return row
+
+
 def export(model: keras.Model, class_names: list[str], name: str, export_dir: str | Path,
            data: ExportData, options: ExportOptions, log=print) -> dict[str, Any]:
-    """Writes version ``options.version`` (or the next one) of ``name`` and its report."""
+    """Writes version ``options.version`` (or the next one) of ``name`` and its report. Every
+    format is written and measured in staging folders; the version appears (renamed into
+    place) only once all of them and the report are done, so TF Serving never loads a version
+    whose export failed."""
     check_formats(options.formats, options)
-    base = Path(export_dir) / name
+    check_data(options.formats, data)
+    base = model_base(export_dir, name)
     version = next_version(base, options.version)
-    rows: list[dict[str, Any]] = []
     evaluate = data.eval_images is not None and len(data.eval_images) > 0
+    rows: list[dict[str, Any]] = []
     reference = None
     if evaluate:
         reference_logits = np.asarray(model.predict(data.eval_images, batch_size=100, verbose=0))
         reference = reference_logits.argmax(-1)
-        rows.append({**_measure("keras_float", reference_logits, reference, data.eval_labels)})
+        rows.append(_measure("keras_float", reference_logits, reference, data.eval_labels))
     sample = (data.eval_images[0] if evaluate else
               np.zeros(model.input_shape[1:], np.float32))
-
-    if "saved_model" in options.formats:
-        path = export_saved_model(model, class_names, base / str(version))
-        log(f"saved_model: {path}")
-        row = {"format": "saved_model", "path": str(path), "size_bytes": _dir_size(path)}
-        if evaluate:
-            serve = tf.saved_model.load(str(path)).signatures["serve_float"]
-            probabilities = np.concatenate([
-                serve(images=tf.constant(data.eval_images[i:i + 100]))["probabilities"].numpy()
-                for i in range(0, len(data.eval_images), 100)])
-            row.update(_measure("saved_model", np.log(probabilities + 1e-12), reference,
-                                data.eval_labels))
-            one = tf.constant(sample[None])
-            serve(images=one)
-            start = time.perf_counter()
-            for _ in range(20):
-                serve(images=one)
-            row["latency_ms"] = (time.perf_counter() - start) / 20 * 1000
-        rows.append(row)
-
+    staged: dict[Path, Path] = {}  # final path: its staging folder
+    made = [folder for folder in (base / "tflite", base) if not folder.exists()]
     tflite_formats = [f for f in options.formats if f != "saved_model"]
-    if tflite_formats:
-        final = base / "tflite" / str(version)
-        tmp = staging_dir(final)
-        tmp.mkdir(parents=True)
-        (tmp / "labels.txt").write_text("\n".join(class_names) + "\n")
-        # Keras 3 conversions first: importing tfmot (QAT / pruning) switches tf.keras to tf_keras.
-        ordered = sorted(tflite_formats, key=lambda f: f in OPTIMIZED_FORMATS)
-        representative = (tflite.representative_dataset(data.calibration)
-                          if data.calibration is not None else None)
-        extras: dict[str, dict[str, Any]] = {}
-        try:
+    try:
+        if "saved_model" in options.formats:
+            final = base / str(version)
+            tmp = staged[final] = staging_dir(final)
+            write_saved_model(model, class_names, tmp)
+            log(f"saved_model: {_dir_size(tmp):,} bytes")
+            rows.append(_saved_model_row(tmp, final, data, reference, sample))
+        if tflite_formats:
+            final = base / "tflite" / str(version)
+            tmp = staged[final] = staging_dir(final)
+            tmp.mkdir(parents=True)
+            (tmp / "labels.txt").write_text("\n".join(class_names) + "\n")
+            # Keras 3 conversions first: importing tfmot (QAT / pruning) switches tf.keras to
+            # tf_keras.
+            ordered = sorted(tflite_formats, key=lambda f: f in OPTIMIZED_FORMATS)
+            representative = (tflite.representative_dataset(data.calibration)
+                              if data.calibration is not None else None)
+            extras: dict[str, dict[str, Any]] = {}
             for fmt in ordered:
                 start = time.perf_counter()
                 if fmt in OPTIMIZED_FORMATS:
@@ -157,29 +200,28 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
                     content = tflite.convert_keras(model, fmt, representative)
                 (tmp / f"{fmt}.tflite").write_bytes(content)
                 log(f"{fmt}: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)  # never leave a half-written version
-            raise
-        publish(tmp, final)
-        for fmt in ordered:
-            path = final / f"{fmt}.tflite"
-            runner = LiteRTModel(path, num_threads=options.threads)
-            row = {"format": fmt, "path": str(path), "size_bytes": path.stat().st_size,
-                   "gzip_bytes": _gzip_size(path),
-                   "latency_ms": runner.latency_ms(sample),
-                   "float_ops": len(tflite.float_tensor_ops(path.read_bytes()))
-                   if fmt in tflite.INT8_FORMATS else None, **extras.get(fmt, {})}
-            if evaluate:
-                row.update(_measure(fmt, runner.predict(data.eval_images), reference,
-                                    data.eval_labels))
-            rows.append(row)
-
-    report = {"name": name, "version": version, "threads": options.threads,
-              "eval_examples": len(data.eval_images) if evaluate else 0,
-              "formats": rows}
-    write_json(base / "report.json", report)
-    if tflite_formats:
-        shutil.copy(base / "report.json", base / "tflite" / str(version) / "report.json")
+            for fmt in ordered:
+                rows.append({**_tflite_row(fmt, tmp / f"{fmt}.tflite",
+                                           final / f"{fmt}.tflite", data, reference, sample,
+                                           options), **extras.get(fmt, {})})
+        report = {"name": name, "version": version, "threads": options.threads,
+                  "eval_examples": len(data.eval_images) if evaluate else 0, "formats": rows}
+        if tflite_formats:
+            write_json(staged[base / "tflite" / str(version)] / "report.json", report)
+        report_tmp = base / f".tmp-report-{os.getpid()}.json"
+        write_json(report_tmp, report)
+        # TF Serving watches BASE/VERSION: the SavedModel goes last.
+        for final in sorted(staged, key=lambda f: f.parent == base):
+            publish(staged.pop(final), final)
+        os.replace(report_tmp, base / "report.json")
+    except BaseException:
+        for tmp in staged.values():  # never leave a half-written version
+            shutil.rmtree(tmp, ignore_errors=True)
+        (base / f".tmp-report-{os.getpid()}.json").unlink(missing_ok=True)
+        for folder in made:  # and no empty model folder where there was none
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     return report
 
 
@@ -201,4 +243,5 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "export", "format_table"]
+__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "check_data", "export",
+           "format_table"]

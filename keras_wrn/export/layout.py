@@ -7,12 +7,36 @@ and never overwritten; every directory is written under a temporary name and ren
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+
+NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class ExportError(ValueError):
     """An export cannot be made; the message is one line that names the fix."""
+
+
+def model_base(export_dir: str | Path, name: str) -> Path:
+    """``EXPORT_DIR/NAME``, once ``name`` is one path component and nothing the export writes
+    (the base, its ``tflite`` folder, its report) is a symlink that would lead it elsewhere."""
+    if not NAME.fullmatch(name) or name in (".", ".."):
+        raise ExportError(f"--name {name!r} must be one folder name of letters, digits, '.', "
+                          f"'_' and '-' (not '.' or '..'); --export-dir says where it goes.")
+    export_dir = Path(export_dir)
+    if export_dir.exists() and not export_dir.is_dir():
+        raise ExportError(f"--export-dir {export_dir} is a file; pass a directory.")
+    base = export_dir / name
+    for path in (base, base / "tflite", base / "report.json"):
+        if path.is_symlink():
+            raise ExportError(f"{path} is a symlink; exports are written only inside "
+                              f"--export-dir: remove it or pass another --name.")
+    for path in (base, base / "tflite"):
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"{path} is a file, not an export folder; remove it or pass "
+                              f"another --name.")
+    return base
 
 
 def existing_versions(base: Path) -> list[int]:

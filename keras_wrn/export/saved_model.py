@@ -13,6 +13,7 @@ as ``assets/labels.txt``.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import keras
@@ -45,6 +46,17 @@ def decode_and_resize(image_bytes: tf.Tensor, height: int, width: int) -> tf.Ten
 
 def export_saved_model(model: keras.Model, class_names: list[str], path: Path) -> Path:
     """Writes the SavedModel to ``path`` (a new version directory) atomically."""
+    tmp = staging_dir(path)
+    try:
+        write_saved_model(model, class_names, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return publish(tmp, path)
+
+
+def write_saved_model(model: keras.Model, class_names: list[str], path: Path) -> None:
+    """Writes the SavedModel, its signatures and ``assets/labels.txt`` to the folder ``path``."""
     height, width = model.input_shape[1:3]
     k = min(TOP_K, len(class_names))
     names = tf.constant(class_names)
@@ -66,8 +78,6 @@ def export_saved_model(model: keras.Model, class_names: list[str], path: Path) -
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("serve_float", serve_float)
     archive.add_endpoint("serve_bytes", serve_bytes)
-    tmp = staging_dir(path)
-    archive.write_out(str(tmp), verbose=False)
-    (tmp / "assets").mkdir(exist_ok=True)
-    (tmp / "assets" / "labels.txt").write_text("\n".join(class_names) + "\n")
-    return publish(tmp, path)
+    archive.write_out(str(path), verbose=False)
+    (path / "assets").mkdir(exist_ok=True)
+    (path / "assets" / "labels.txt").write_text("\n".join(class_names) + "\n")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -100,6 +102,20 @@ def check(name: str, **hparams: Any) -> None:
         raise ValueError(f"{name}: {err}") from None
 
 
+@contextlib.contextmanager
+def deep_graphs(depth: int = 2000) -> Iterator[None]:
+    """Room for Keras to walk a functional graph of ``depth`` layers: it recurses once per node
+    of the longest path (``Functional._build_map_helper``), so ResNet-1202 overflows Python's
+    default limit of 1,000 frames wherever TensorFlow has not raised it. The limit is restored
+    afterwards."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, 4 * depth + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def build_model(name: str, *, num_classes: int | None = None,
                 input_shape: Sequence[int] | None = None, **hparams: Any) -> keras.Model:
     """Builds a family (hyperparameters as keywords) or a preset (keywords override it).
@@ -110,7 +126,8 @@ def build_model(name: str, *, num_classes: int | None = None,
     family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
                                      **hparams)
     try:
-        return FAMILIES[family][0](**kwargs)
+        with deep_graphs(int(kwargs.get("depth") or 0)):
+            return FAMILIES[family][0](**kwargs)
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
 

@@ -10,6 +10,7 @@ from typing import Any
 import keras
 
 from keras_wrn.data import DataSource, load_data
+from keras_wrn.models.registry import deep_graphs
 
 
 @dataclasses.dataclass
@@ -37,7 +38,8 @@ def load_run(path: str | Path) -> TrainedRun:
         raise ValueError(f"no model at {path}; pass a .keras file or a training output "
                          f"directory.")
     try:
-        model = keras.models.load_model(path)
+        with deep_graphs():
+            model = keras.models.load_model(path)
     except Exception as err:
         raise ValueError(f"{path} is not a Keras model ({type(err).__name__}); pass a .keras "
                          f"file written by apps/train.py.") from None

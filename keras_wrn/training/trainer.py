@@ -40,11 +40,19 @@ from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
 from keras_wrn.training.schedule import WarmupDecay
 
-PREEMPTED_EXIT_CODE = 42  # as tf.distribute's PreemptionCheckpointHandler
+PREEMPTED_EXIT_CODE = 42  # SIGTERM, as tf.distribute's PreemptionCheckpointHandler
+INTERRUPTED_EXIT_CODE = 130  # Ctrl-C, as a shell reports SIGINT
+_STOPS = {signal.SIGTERM: ("SIGTERM", PREEMPTED_EXIT_CODE),
+          signal.SIGINT: ("Ctrl-C", INTERRUPTED_EXIT_CODE)}
 
 
 class PreemptedError(Exception):
-    """Training stopped on SIGTERM after saving a checkpoint; re-running resumes it."""
+    """Training stopped on SIGTERM or Ctrl-C after saving a checkpoint; re-running resumes it.
+    ``exit_code`` is what the process should exit with."""
+
+    def __init__(self, message: str, exit_code: int = PREEMPTED_EXIT_CODE):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Trainer:
@@ -81,8 +89,13 @@ class Trainer:
                 self._build(warmup_epochs)
         finally:
             keras.config.set_dtype_policy(previous_policy)
+        # Keras' seed generators (stochastic depth's draws) are model variables that the
+        # model's checkpoint dependencies leave out: saved beside it, so a resumed run draws
+        # the gates the uninterrupted run draws.
+        seed_states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                              epoch=self.epoch, step_in_epoch=self.step_in_epoch)
+                                              epoch=self.epoch, step_in_epoch=self.step_in_epoch,
+                                              epoch_sums=self.epoch_sums, seed_states=seed_states)
         # Every worker restores the chief's checkpoints (TensorFlow's pattern for
         # MultiWorkerMirrored): a worker that lost its own folder resumes in step with the rest.
         # The others save too (the save is collective) but to a private folder.
@@ -97,7 +110,7 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._checkpoint_dir),
                                                   max_to_keep=2)
         self._preemption = None
-        self._sigterm = False
+        self._stop_signal: int | None = None  # SIGTERM or SIGINT, once received
         if is_multi_worker(strategy):
             # Makes every worker save when one is preempted. It restores the worker's own
             # latest checkpoint, which the chief's then replaces again.
@@ -140,6 +153,10 @@ class Trainer:
         self.optimizer = optimizer
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # The epoch's loss and accuracy sums so far: a resumed epoch's record covers all of it.
+        self.epoch_sums = tf.Variable(tf.zeros([2], tf.float64), trainable=False,
+                                      name="epoch_sums")
+        self._sums = np.zeros(2)
 
     # ----------------------------------------------------------------------------------------
     def _kernels(self) -> contextlib.ExitStack:
@@ -220,24 +237,38 @@ class Trainer:
         names = [f.name for f in dataclasses.fields(AugmentConfig)]
         return AugmentConfig(**{name: getattr(self.config, name) for name in names})
 
-    def _save_checkpoint(self, epoch: int, step: int) -> None:
+    def _position(self, epoch: int, step: int) -> None:
+        """The checkpoint's position: the next batch, and the sums of the epoch until it."""
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step)
+        self.epoch_sums.assign(self._sums if step else np.zeros(2))
+
+    def _save_checkpoint(self, epoch: int, step: int) -> None:
+        self._position(epoch, step)
         self.manager.save()
 
-    def _on_sigterm(self, signum, frame) -> None:
-        self._sigterm = True
+    def _on_signal(self, signum, frame) -> None:
+        if signum == signal.SIGINT and self._stop_signal == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now, from the last checkpoint
+        self._stop_signal = signum
+
+    def _stop_if_signalled(self, epoch: int, step: int) -> None:
+        """After SIGTERM or Ctrl-C: save where the run is, then stop with a resumable error."""
+        if self._stop_signal is None:
+            return
+        if step:
+            self._save_checkpoint(epoch, step)
+        label, code = _STOPS[self._stop_signal]
+        raise PreemptedError(f"{label}: checkpoint saved at epoch {epoch + 1} step {step}; run "
+                             f"the same command again to resume.", code)
 
     def _after_step(self, epoch: int, step: int) -> None:
         """Preemption and periodic checkpoints, with the position of the next batch."""
         if self._preemption is not None:
-            self.epoch.assign(epoch)
-            self.step_in_epoch.assign(step)
+            self._position(epoch, step)
             self._preemption.save_checkpoint_if_preempted()
-        elif self._sigterm:
-            self._save_checkpoint(epoch, step)
-            raise PreemptedError(f"SIGTERM: checkpoint saved at epoch {epoch + 1} step {step}; "
-                                 f"run the same command again to resume.")
+        else:
+            self._stop_if_signalled(epoch, step)
         every = self.config.checkpoint_steps
         if every and step % every == 0 and step < self.steps_per_epoch:
             self._save_checkpoint(epoch, step)
@@ -262,8 +293,10 @@ class Trainer:
         val_data = None
         if self.data.val is not None:
             val_data = eval_dataset(self.data.val, self.data.num_classes, config.eval_batch_size)
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm) \
-            if self._preemption is None else None
+        # Multi-worker: PreemptionCheckpointHandler takes SIGTERM, and a Ctrl-C on one worker
+        # cannot make the others save with it, so it stops that worker at once.
+        stops = [] if self._preemption is not None else [signal.SIGTERM, signal.SIGINT]
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in stops}
         try:
             for epoch in range(start_epoch, config.epochs):
                 skip = start_step if epoch == start_epoch else 0
@@ -277,9 +310,11 @@ class Trainer:
                             if key != "epoch":
                                 tf.summary.scalar(key, value)
                     writer.flush()
+                if epoch + 1 < config.epochs:
+                    self._stop_if_signalled(epoch + 1, 0)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if self.chief:
             artifacts.save_model(self.model, self.output_dir / "model.keras")
         elif self._checkpoint_dir.exists():
@@ -311,24 +346,24 @@ class Trainer:
         progress.update(skip)
         if self.chief:
             self.log(f"epoch {epoch + 1}/{config.epochs}")
-        sums, lr = np.zeros(2), math.nan
+        lr = math.nan
+        self._sums = self.epoch_sums.numpy() if skip else np.zeros(2)
         step, start = skip, time.perf_counter()
         iterator = iter(self._distribute(dataset))
         while step < self.steps_per_epoch:
             length = self._loop_length(step)
             *loop_sums, lr = self.train_call(iterator, length)
-            sums, step = sums + loop_sums, step + length
-            mean = sums / (step - skip)
+            self._sums, step = self._sums + loop_sums, step + length
+            mean = self._sums / step
             progress.update(step, [("loss", mean[0]), ("acc", mean[1]), ("lr", lr)])
             self._after_step(epoch, step)
         seconds = time.perf_counter() - start
-        steps = step - skip
         record = {
             "epoch": epoch + 1,
-            "train_loss": sums[0] / max(steps, 1),
-            "train_acc": sums[1] / max(steps, 1),
+            "train_loss": self._sums[0] / step,
+            "train_acc": self._sums[1] / step,
             "lr": lr,
-            "images_per_s": steps * config.batch_size / seconds if seconds else math.nan,
+            "images_per_s": (step - skip) * config.batch_size / seconds if seconds else math.nan,
             "epoch_seconds": seconds,
         }
         if val_data is not None:

@@ -112,3 +112,18 @@ def to_overrides(family: str, values: dict[str, Any]) -> dict[str, Any]:
                                       bool(values.get("bottleneck")))
     return overrides
 
+
+
+def smallest_corners(space: dict[str, Any]) -> list[dict[str, Any]]:
+    """The space's smallest configurations: every numeric entry at its minimum, one corner per
+    combination of the non-numeric choices (bottleneck or not, ...). Parameters grow with depth,
+    width and alpha in every family, so the smallest model of the space is among these."""
+    fixed, choices = {}, [{}]
+    for name, spec in space.items():
+        if isinstance(spec, dict):
+            fixed[name] = spec["min"]
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec):
+            fixed[name] = min(spec)
+        else:
+            choices = [{**corner, name: option} for corner in choices for option in spec]
+    return [{**fixed, **corner} for corner in choices]

@@ -3,6 +3,7 @@ search uses the same data pipeline, recipes, distribution strategy and checkpoin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from keras_wrn.data import DataSource
 from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan
 from keras_wrn.runtime.strategy import is_chief
-from keras_wrn.training import Trainer, resolve_config
+from keras_wrn.training import PreemptedError, Trainer, resolve_config
 from keras_wrn.training.artifacts import write_json
 from keras_wrn.training.config import TrainConfig
 from keras_wrn.tuning.space import declare, to_overrides
@@ -43,7 +44,16 @@ def _atomic_save_json(path: str, obj: Any) -> str:
     return text
 
 
-kt_utils.save_json = _atomic_save_json  # used by every keras-tuner Stateful.save
+@contextlib.contextmanager
+def _atomic_json_writes():
+    """Every keras-tuner ``Stateful.save`` (oracle, trials) writes atomically, for the duration
+    of one search only: other keras-tuner users in the process keep its own writer."""
+    original = kt_utils.save_json
+    kt_utils.save_json = _atomic_save_json
+    try:
+        yield
+    finally:
+        kt_utils.save_json = original
 
 
 def count_params(arch: str, num_classes: int, **hparams: Any) -> int:
@@ -61,12 +71,17 @@ def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: i
     base = ORACLES[kind]
 
     class BudgetOracle(base):
+        smallest_rejected: int | None = None  # parameters of the smallest proposal refused
+
         def populate_space(self, trial_id):
             for _ in range(MAX_PROPOSALS):
                 result = super().populate_space(trial_id)
-                if (max_params is None or result["status"] != kt.engine.trial.TrialStatus.RUNNING
-                        or params_of(result["values"]) <= max_params):
+                if max_params is None or result["status"] != kt.engine.trial.TrialStatus.RUNNING:
                     return result
+                count = params_of(result["values"])
+                if count <= max_params:
+                    return result
+                self.smallest_rejected = min(count, self.smallest_rejected or count)
             return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
 
         def reload(self):
@@ -86,6 +101,15 @@ def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: i
     return BudgetOracle(max_trials=max_trials, **kwargs)
 
 
+class SearchStopped(kt.errors.FatalError):
+    """A trial stopped on SIGTERM or Ctrl-C with its checkpoint saved: the search stops too,
+    and the same command continues it from that trial's checkpoint."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class TrainerTuner(kt.Tuner):
     """Runs each trial with `keras_wrn.training.Trainer` in the trial's own directory."""
 
@@ -95,6 +119,10 @@ class TrainerTuner(kt.Tuner):
         super().__init__(oracle=oracle, **kwargs)
         self.base, self.family, self.strategy, self.data = base, family, strategy, data
         self.plan = plan
+
+    def search(self, *args, **kwargs) -> None:
+        with _atomic_json_writes():
+            super().search(*args, **kwargs)
 
     def trial_config(self, values: dict[str, Any]) -> TrainConfig:
         values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
@@ -108,7 +136,10 @@ class TrainerTuner(kt.Tuner):
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
         trainer = Trainer(config, self.strategy, self.data, trial_dir / "run",
                           log=lambda _: None, plan=self.plan)
-        history = trainer.fit()
+        try:
+            history = trainer.fit()
+        except PreemptedError as err:  # keras-tuner would record it as a failed trial, go on
+            raise SearchStopped(str(err), err.exit_code) from None
         best = max(h.get("val_top1", 0.0) for h in history)
         if is_chief(self.strategy):
             write_json(trial_dir / "result.json", {
@@ -134,4 +165,4 @@ def trial_rows(tuner: TrainerTuner, family: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -(r["val_top1"] or 0))
 
 
-__all__ = ["ORACLES", "TrainerTuner", "count_params", "make_oracle", "trial_rows"]
+__all__ = ["ORACLES", "SearchStopped", "TrainerTuner", "count_params", "make_oracle", "trial_rows"]

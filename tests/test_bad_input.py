@@ -1,0 +1,148 @@
+"""Every app against a table of bad inputs: exit code 2, one `error:` line that names the fix, no
+traceback, and nothing written (the folder the test works in is exactly as before)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+from helpers import TINY, call_app, error_line, run_app, write_image_folder
+
+import keras_wrn
+
+# {tmp}: the test's folder; {text}: a text file; {pb}: a folder with a bogus saved_model.pb;
+# {model}: a real (untrained) .keras file; {images}: an image folder; {locked}: a folder
+# another live run holds.
+CASES = [
+    ("train.py", ["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
+    ("train.py", ["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
+    ("train.py", ["--data-dir", "{tmp}/nonexistent"], "--data-dir DIR"),
+    ("train.py", ["--dataset", "synthetic", "--batch-size", "0"], "--batch-size must be >= 1"),
+    ("train.py", ["--dataset", "synthetic", "--batch-size", "5000"],
+     "exceeds the 2000 training examples"),
+    ("train.py", ["--dataset", "synthetic", "--recipe", "fast"], "unknown recipe 'fast'"),
+    ("train.py", ["--dataset", "synthetic", "--config", "{tmp}/none.yaml"], "does not exist"),
+    ("train.py", ["--dataset", "synthetic", "--strategy", "mirrored", "--cpu-devices", "2",
+                  "--xla-fusion"], "--xla-fusion cannot run with several replicas"),
+    ("train.py", ["--dataset", "synthetic", "--require-gpu"],
+     "--require-gpu: TensorFlow sees no GPU"),
+    ("train.py", ["--dataset", "synthetic", "--steps-per-loop", "0"],
+     "--steps-per-loop must be >= 1"),
+    ("train.py", ["--dataset", "synthetic", "--cpu-devices", "-1"], "--cpu-devices must be >= 0"),
+    ("train.py", ["--dataset", "synthetic", "--steps-per-epoch", "-1"],
+     "--steps-per-epoch must be >= 1"),
+    ("train.py", ["--dataset", "synthetic", "--eval-batch-size", "0"],
+     "--eval-batch-size must be >= 1"),
+    ("train.py", ["--dataset", "synthetic", "--val-split", "1.5"], "--val-split must be in"),
+    ("train.py", [*TINY, "--output-dir", "{text}"], "is a file; pass a directory"),
+    ("train.py", [*TINY, "--output-dir", "{text}/run"], "cannot create --output-dir"),
+    ("train.py", [*TINY, "--output-dir", "{locked}"], f"is in use by pid {os.getppid()}"),
+    ("evaluate.py", ["--model", "{tmp}/none.keras", "--dataset", "synthetic"], "no model at"),
+    ("evaluate.py", ["--model", "{text}.keras", "--dataset", "synthetic"], "is not a Keras model"),
+    ("evaluate.py", ["--model", "{model}", "--batch-size", "0"], "--batch-size must be >= 1"),
+    ("evaluate.py", ["--model", "{model}"], "no evaluation data"),
+    ("export.py", ["--model", "{tmp}/none", "--name", "m"], "no model at"),
+    ("export.py", ["--model", "{text}.keras", "--name", "m"], "is not a Keras model"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--formats", "tflite_int4"],
+     "unknown format"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--formats", "tflite_qat_int8"],
+     "--qat-epochs"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--formats", "saved_model,tflite_int8"],
+     "tflite_int8 needs calibration images"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--threads", "0"], "--threads must be"),
+    ("export.py", ["--model", "{model}", "--name", "../escaped"], "must be one folder name"),
+    ("export.py", ["--model", "{model}", "--name", "{tmp}/absolute"], "must be one folder name"),
+    ("export.py", ["--model", "{model}", "--name", ".."], "must be one folder name"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--export-dir", "{text}"],
+     "--export-dir {text} is a file"),
+    ("export.py", ["--model", "{model}", "--name", "linked"], "linked is a symlink"),
+    ("export.py", ["--model", "{model}", "--name", "tflite_linked"], "tflite is a symlink"),
+    ("predict.py", ["--model", "{tmp}/none", "{text}"], "no model at"),
+    ("predict.py", ["--model", "{text}.keras", "{image}"], "is not a Keras model"),
+    ("predict.py", ["--model", "{text}.tflite", "{image}"], "is not a TFLite model"),
+    ("predict.py", ["--model", "{pb}", "{text}"], "cannot decode image"),
+    ("predict.py", ["--model", "{pb}", "{tmp}/none.png"], "no image at"),
+    ("predict.py", ["--model", "{model}", "{image}", "--top", "0"], "--top must be >= 1"),
+    ("serving_request.py", ["--model", "{tmp}", "{image}"], "is not a SavedModel directory"),
+    ("serving_request.py", ["--model", "{pb}", "{text}"], "cannot decode image"),
+    ("serving_request.py", ["--model", "{pb}", "{image}", "{tmp}/none.png"], "no image at"),
+    ("tune.py", ["--arch", "wrn-28-10", "--output-dir", "{tmp}/t"], "--arch takes a family"),
+    ("tune.py", ["--arch", "resnet", "--max-trials", "0", "--output-dir", "{tmp}/t"],
+     "--max-trials and --epochs must be >= 1"),
+    ("tune.py", ["--arch", "resnet", "--data-dir", "{images}", "--val-split", "0",
+                 "--output-dir", "{tmp}/t"], "tuning selects on held-out data"),
+]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    """The files the cases point at, made once: outside each case's folder."""
+    root = tmp_path_factory.mktemp("inputs")
+    text = root / "notes.txt"
+    for path in (text, root / "notes.txt.keras", root / "notes.txt.tflite"):
+        path.write_text("not what it claims to be\n")
+    pb = root / "bogus_saved_model"
+    pb.mkdir()
+    (pb / "saved_model.pb").write_bytes(b"\x00")
+    image = root / "image.png"
+    image.write_bytes(tf.io.encode_png(tf.fill([8, 8, 3], tf.constant(128, tf.uint8))).numpy())
+    model = root / "tiny.keras"
+    keras_wrn.build_model("resnet", depth=8, num_classes=2, input_shape=(8, 8, 3)).save(model)
+    images = write_image_folder(root / "images", classes=2, per_class=4, size=8)
+    return {"text": text, "pb": pb, "image": image, "model": model, "images": images}
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int] | None]:
+    """Every path under ``folder``, with size and modification time for files."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else
+            (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("app, args, expected", CASES,
+                         ids=[f"{app}:{' '.join(args)[:40]}" for app, args, _ in CASES])
+def test_bad_input_is_one_line_and_writes_nothing(app, args, expected, inputs, tmp_path,
+                                                  monkeypatch):
+    work = tmp_path / "work"
+    (work / "exports" / "m").mkdir(parents=True)
+    (work / "elsewhere").mkdir()
+    (work / "exports" / "linked").symlink_to(work / "elsewhere")
+    (work / "exports" / "tflite_linked").mkdir()
+    (work / "exports" / "tflite_linked" / "tflite").symlink_to(work / "elsewhere")
+    locked = work / "locked"
+    locked.mkdir()
+    (locked / ".lock").write_text(f'{{"pid": {os.getppid()}, "host": "{socket.gethostname()}"}}')
+    names = {"tmp": str(work), "locked": str(locked), **{k: str(v) for k, v in inputs.items()}}
+    args = [a.format(**names) for a in args]
+    expected = expected.format(**names)
+    if app == "export.py" and "--export-dir" not in args:
+        args += ["--export-dir", str(work / "exports")]
+    monkeypatch.chdir(work)  # a default output folder (runs/ARCH) would show in the snapshot
+    before = _snapshot(work)
+    result = call_app(app, *args, check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert expected in error_line(result)
+    assert "Traceback" not in result.stderr
+    assert _snapshot(work) == before
+    if app == "serving_request.py":
+        assert result.stdout == ""  # no half a request for `> request.json`
+
+
+def test_the_real_command_line_stops_with_one_line():
+    result = run_app("train.py", "--arch", "wrn", "--depth", "27", check=False, timeout=120)
+    assert result.returncode == 2
+    assert "depth 27 is not 6n+4" in error_line(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_anywhere_in_an_app_exits_130_with_one_line(monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("keras_wrn.training.runs.load_run", interrupted)
+    result = call_app("evaluate.py", "--model", "x.keras", "--dataset", "synthetic",
+                      check=False)
+    assert result.returncode == 130
+    assert result.stderr.strip() == "interrupted (Ctrl-C)"

@@ -1,0 +1,104 @@
+"""SIGTERM, then kill -9 at 20 random points of a short run, some of them inside a checkpoint
+write, each time running the same command again: the run finishes, with every epoch in its
+history, and under --deterministic its final weights equal an uninterrupted run's bit for bit.
+The uninterrupted run takes 3 steps per host call (loops of 3, 1 and 2, cut at its checkpoint
+every 4 steps and at the epoch's end), the interrupted one 1: the loop changes nothing
+either."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from helpers import TINY, app_command, app_env, history, run_app
+
+import keras_wrn  # noqa: F401  (registers the custom layers for loading)
+
+ARGS = [*TINY, "--image-size", "16", "--epochs", "2", "--steps-per-epoch", "6",
+        "--checkpoint-steps", "1", "--deterministic"]
+KILLS = 20
+
+
+def _writing_checkpoint(checkpoints: Path) -> bool:
+    """TensorFlow writes a checkpoint's shards under ``ckpt-N_temp`` before merging them, and
+    the folder's state file as ``checkpoint.tmp...`` before renaming it."""
+    try:
+        return any(p.name.endswith("_temp") or p.name.startswith("checkpoint.tmp")
+                   for p in checkpoints.iterdir())
+    except FileNotFoundError:
+        return False
+
+
+def _signalled_life(out: Path, seconds: float, until=lambda: False,
+                    signum: int = signal.SIGKILL) -> tuple[int, str, str, bool]:
+    """Runs the command until ``seconds`` have passed or ``until()`` holds, then sends
+    ``signum``; returns its exit code, stdout, stderr and whether ``until()`` held."""
+    process = subprocess.Popen(app_command("train.py", *ARGS, "--output-dir", out),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=app_env())
+    deadline = time.monotonic() + seconds
+    held = False
+    while process.poll() is None and time.monotonic() < deadline and not held:
+        held = until()
+        time.sleep(0 if held else 0.002)
+    if process.poll() is None:
+        process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout, stderr, held
+
+
+def _weights(path: Path) -> list[np.ndarray]:
+    return [np.asarray(w) for w in keras.models.load_model(path).weights]
+
+
+@pytest.mark.slow
+def test_kill_9_at_20_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
+    began = time.monotonic()
+    run_app("train.py", *ARGS, "--checkpoint-steps", "4", "--steps-per-loop", "3",
+            "--output-dir", tmp_path / "reference")
+    whole = time.monotonic() - began
+    rng = np.random.default_rng(20)
+    out = tmp_path / "killed"
+    checkpoints = out / "checkpoints"
+    # SIGTERM (a scheduler's preemption) after the second step: saves, exits 42, one line.
+    code, _, stderr, _ = _signalled_life(
+        out, 300, lambda: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
+    assert code == 42 and "SIGTERM: checkpoint saved at epoch 1 step" in stderr, stderr[-2000:]
+    assert "Traceback" not in stderr
+    mid_run, resumed, on_write = 0, 0, 0
+    for kill in range(KILLS):
+        # Every other kill waits for a checkpoint write, the rest land anywhere from start-up
+        # (imports, the lock, restoring) to the last step.
+        write = kill % 2 == 1
+        unfinished = not (out / "model.keras").exists()
+        seconds = rng.uniform(0.15, 0.7) * whole
+        code, stdout, _, writing = _signalled_life(
+            out, 3 * whole if write else seconds,
+            (lambda: _writing_checkpoint(checkpoints)) if write else (lambda: False))
+        mid_run += unfinished and code == -9
+        resumed += "resuming at epoch" in stdout
+        on_write += unfinished and writing and code == -9
+    final = run_app("train.py", *ARGS, "--output-dir", out)
+    assert mid_run >= 15 and on_write >= 5 and resumed >= 3, (mid_run, on_write, resumed)
+    assert "summary: " in final.stdout
+    assert [r["epoch"] for r in history(out)] == [1, 2]
+    # The history is complete: each epoch's loss covers all its steps, across the kills. (A loop
+    # sums its steps' losses in float32 on the device, the host in float64.)
+    reference = history(tmp_path / "reference")
+    run = json.loads((tmp_path / "reference" / "run.json").read_text())
+    assert run["runtime"]["steps_per_loop"] == 3
+    assert json.loads((out / "config.json").read_text())["deterministic"] is True
+    for key in ("lr", "val_top1"):
+        assert [r[key] for r in history(out)] == [r[key] for r in reference]
+    for key in ("train_loss", "train_acc"):
+        assert [r[key] for r in history(out)] == pytest.approx([r[key] for r in reference],
+                                                               rel=1e-6)
+    for got, want in zip(_weights(out / "model.keras"),
+                         _weights(tmp_path / "reference" / "model.keras"), strict=True):
+        np.testing.assert_array_equal(got, want)
