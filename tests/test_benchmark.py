@@ -52,6 +52,10 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key
+    # MFU is its definition applied to the reported rate, FLOPs and peak (both rounded).
+    assert reported["mfu"] == pytest.approx(
+        reported["train_images_per_s"] * 3 * reported["flops_per_image"]
+        / reported["peak_flops_per_s"], rel=1e-2)
     assert len(reported["window_images_per_s"]) == 6  # 3 rounds of 2 windows
     assert reported["winograd_convs"] == 0  # --no-winograd: the floor's own oneDNN kernels
     assert reported["onednn_batch_norms"] == 19  # on by default: every batch norm of ResNet-20

@@ -31,18 +31,15 @@ def test_every_family_has_a_small_config():
 
 
 def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
-    """Every family saved, then loaded here and in a fresh interpreter (which proves the layers
-    are registered: no custom_objects, no import order): the same outputs, bit for bit."""
+    """Every family saved, then loaded in a fresh interpreter (which proves the layers are
+    registered: no custom_objects, no import order): the same outputs, bit for bit."""
     x = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
     np.save(tmp_path / "x.npy", x)
     for family in sorted(SMALL):
         model = keras_wrn.build_model(family, num_classes=7, **SMALL[family])
         model(x, training=True)  # move batch-norm statistics away from their initial values
         model.save(tmp_path / f"{family}.keras")
-        expected = np.asarray(model.predict(x, verbose=0))
-        np.save(tmp_path / f"{family}.npy", expected)
-        reloaded = keras.models.load_model(tmp_path / f"{family}.keras")
-        np.testing.assert_array_equal(reloaded.predict(x, verbose=0), expected)
+        np.save(tmp_path / f"{family}.npy", np.asarray(model.predict(x, verbose=0)))
     code = (
         "import sys, numpy as np, keras, keras_wrn\n"
         f"x = np.load(r'{tmp_path / 'x.npy'}')\n"
