@@ -15,12 +15,12 @@ import numpy as np
 from _app import decode_image_file, fail, guarded
 
 
-def _load_images(paths: list[str], size: int) -> np.ndarray:
+def _resized(images: list, size: int) -> np.ndarray:
+    """Decoded images, resized to ``size`` x ``size``, as one float32 batch."""
     import tensorflow as tf
 
-    images = [tf.image.resize(decode_image_file(path), (size, size), antialias=True).numpy()
-              for path in paths]
-    return np.stack(images).astype(np.float32)
+    return np.stack([tf.image.resize(image, (size, size), antialias=True).numpy()
+                     for image in images]).astype(np.float32)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -28,8 +28,10 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(-1, keepdims=True)
 
 
-def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[str, float]]]:
-    """For each image, the ``top`` (label, probability) pairs."""
+def predict(model_path: Path, images: list[str], decoded: list,
+            top: int) -> list[list[tuple[str, float]]]:
+    """For each image (its path, and its decoded pixels), the ``top`` (label, probability)
+    pairs."""
     if (model_path / "saved_model.pb").is_file():
         import tensorflow as tf
 
@@ -49,7 +51,7 @@ def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[st
             runner = LiteRTModel(model_path)
         except (ValueError, RuntimeError):
             fail(f"{model_path} is not a TFLite model; pass a .tflite file from apps/export.py.")
-        probabilities = _softmax(runner.predict(_load_images(images, runner.input["shape"][1])))
+        probabilities = _softmax(runner.predict(_resized(decoded, runner.input["shape"][1])))
         names_file = model_path.parent / "labels.txt"
     elif model_path.suffix == ".keras":
         from keras_wrn.training.runs import load_run
@@ -58,7 +60,7 @@ def predict(model_path: Path, images: list[str], top: int) -> list[list[tuple[st
             model = load_run(model_path).model
         except ValueError as err:
             fail(str(err))
-        logits = model.predict(_load_images(images, model.input_shape[1]), verbose=0)
+        logits = model.predict(_resized(decoded, model.input_shape[1]), verbose=0)
         probabilities = _softmax(np.asarray(logits))
         names_file = model_path.parent / "run.json"
     else:
@@ -88,9 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     model_path = Path(args.model)
     if not model_path.exists():
         fail(f"no model at {model_path}; pass a SavedModel directory, .tflite or .keras file.")
-    for image in args.images:  # each file decodes, or a one-line error names it
-        decode_image_file(image)
-    for image, ranked in zip(args.images, predict(model_path, args.images, args.top),
+    decoded = [decode_image_file(image) for image in args.images]  # or one line naming it
+    for image, ranked in zip(args.images, predict(model_path, args.images, decoded, args.top),
                              strict=True):
         shown = ", ".join(f"{label} {p:.3f}" for label, p in ranked)
         print(f"{image}: {shown}")
