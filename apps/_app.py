@@ -17,6 +17,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 INTERRUPTED_EXIT_CODE = 130  # as a shell reports a process stopped by Ctrl-C
+# Optional dependencies (setup.cfg's extras), by the module an app found missing.
+EXTRAS = {"keras_tuner": "tune", "sklearn": "tune", "tensorboard": "tune",
+          "tensorflow_model_optimization": "optimize", "tf_keras": "optimize",
+          "ai_edge_litert": "litert", "torch": "convert", "matplotlib": "analysis"}
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -26,8 +30,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def guarded(main):
-    """An app's ``main``: Ctrl-C exits 130 and a path the system refuses (permissions, a full
-    or read-only disk) exits 2, each with one line on stderr instead of a traceback."""
+    """An app's ``main``: Ctrl-C exits 130; a path the system refuses (permissions, a full or
+    read-only disk) and an optional dependency not installed exit 2; each with one line on
+    stderr instead of a traceback."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> None:
@@ -36,6 +41,12 @@ def guarded(main):
         except KeyboardInterrupt:
             print("interrupted (Ctrl-C)", file=sys.stderr)
             raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+        except ModuleNotFoundError as err:
+            root = (err.name or "").split(".")[0]
+            if root not in EXTRAS:
+                raise
+            fail(f"this needs {root}, which is not installed: pip install "
+                 f"'keras_wrn[{EXTRAS[root]}]' (or pip install -r requirements.txt).")
         except OSError as err:
             where = f" {err.filename}" if err.filename else ""
             fail(f"cannot use{where}: {err.strerror or err}; check the path and its "

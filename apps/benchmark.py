@@ -50,15 +50,11 @@ def _train(args) -> dict:
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.runtime import start
     from keras_wrn.training import resolve_config
+    from keras_wrn.training.flags import given_config
 
-    overrides = {"drop_rate": args.drop_rate} if args.drop_rate is not None else {}
-    execution = {key: getattr(args, key) for key in (
-        "strategy", "precision", "jit_compile", "winograd", "onednn_bn_sums", "xla_fusion",
-        "steps_per_loop")}
     # The family's recipe, so that the plan is what apps/train.py runs by default.
-    config = resolve_config({"arch": args.arch, "dataset": "synthetic",
-                             "batch_size": args.batch_size, **execution, **overrides})
-    plan, strategy = start(config.runtime_request())
+    config = resolve_config({**given_config(args), "dataset": "synthetic"})
+    plan, strategy = start(config.runtime.request())
     if args.conv_floor and (plan.precision != "fp32" or plan.jit_compile
                             or plan.strategy != "one_device" or plan.winograd):
         raise ValueError("--conv-floor times oneDNN's float32 convs on one device without XLA; "
@@ -228,24 +224,20 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from keras_wrn.training.flags import add_config_flags, section_keys
+
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="kind", required=True)
     train = sub.add_parser("train", help="training throughput, FLOPs, MFU")
-    train.add_argument("--arch", required=True)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
-    train.add_argument("--drop-rate", type=float, help="override the stochastic-depth rate")
-    train.add_argument("--strategy", default="one_device")
-    bool_flag = argparse.BooleanOptionalAction
-    for flag, what in (("--jit-compile", "the whole step compiled with XLA"),
-                       ("--winograd", "Winograd for the wide 3x3 convs"),
-                       ("--onednn-bn-sums", "batch norms' per-channel sums on oneDNN"),
-                       ("--xla-fusion", "XLA fusion of the elementwise ops")):
-        train.add_argument(flag, action=bool_flag, help=f"{what} (default: the runtime plan's, "
-                                                        f"as apps/train.py)")
-    train.add_argument("--steps-per-loop", type=_positive,
-                       help="training steps per host call (default: the plan's)")
+    # The model and runtime flags of apps/train.py, and its global batch size.
+    add_config_flags(train, only=[*section_keys("model"), "batch_size", *section_keys("runtime")],
+                     exclude=("output_dir", "checkpoint_steps", "steps_per_epoch",
+                              "require_gpu", "deterministic"),
+                     overrides={"arch": {"required": True},
+                                "batch_size": {"default": 128, "help": "global batch size "
+                                                                       "(default 128)"},
+                                "strategy": {"default": "one_device"}})
     train.add_argument("--windows", type=_positive, default=5)
     train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
     train.add_argument("--torch-python", help="python with torch, for the reference number")

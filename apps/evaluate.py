@@ -14,8 +14,7 @@ import sys
 from _app import fail, guarded
 
 
-@guarded
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help=".keras file or training output dir")
@@ -24,35 +23,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tfds-data-dir")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@guarded
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.batch_size < 1:
         fail(f"--batch-size must be >= 1, got {args.batch_size}.")
 
-    from keras_wrn.data import DataError, eval_dataset, load_data
+    from keras_wrn.data import DataError, eval_dataset
     from keras_wrn.training import evaluate
-    from keras_wrn.training.runs import load_run, load_run_data
+    from keras_wrn.training.runs import evaluation_data, load_run
 
     try:
         run = load_run(args.model)
-        model, size = run.model, run.model.input_shape[1]
-        if args.data_dir:
-            source = load_data(None, size, data_dir=args.data_dir, val_split=0.0)
-            examples = source.train
-        elif args.dataset:
-            source = load_data(args.dataset, size, tfds_data_dir=args.tfds_data_dir)
-            examples = source.val
-        elif run.config:
-            source = load_run_data(run.config, size, args.tfds_data_dir)
-            examples = source.val
-        else:
-            fail("no evaluation data: pass --data-dir DIR or --dataset NAME.")
+        source, examples = evaluation_data(run, args.data_dir, args.dataset,
+                                           args.tfds_data_dir)
     except (DataError, ValueError) as err:
         fail(str(err))
-    if examples is None:
-        fail("that data has no held-out split; pass --data-dir DIR to evaluate a folder.")
-    if source.num_classes != model.output_shape[-1]:
-        fail(f"the data has {source.num_classes} classes but the model predicts "
-             f"{model.output_shape[-1]}; evaluate on the data the model was trained for.")
+    model = run.model
     if source.skipped:
         print(f"warning: skipped {source.skipped} unreadable images", file=sys.stderr)
     metrics = evaluate(model, eval_dataset(examples, source.num_classes, args.batch_size))

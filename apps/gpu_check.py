@@ -67,7 +67,7 @@ def throughput(config, plan, strategy) -> dict:
             return {"error": "out of memory"}
         finally:
             keras.backend.clear_session()
-    images = config.batch_size * plan.steps_per_loop
+    images = config.recipe.batch_size * plan.steps_per_loop
     return {"images_per_s": round(images / loop, 1), "compile_s": round(first - loop, 2),
             "plan": plan.summary()}
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     devices = detect()
 
     def plan_for(config, **forced):
-        request = dataclasses.replace(config.runtime_request(), **forced)
+        request = dataclasses.replace(config.runtime.request(), **forced)
         return dataclasses.replace(resolve_plan(request, devices), xla_fusion=base.xla_fusion)
 
     for (arch, batch), config in configs.items():

@@ -23,10 +23,14 @@ def _errors(published: dict) -> str:
                      if published.get(k) is not None)
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'pyramid*'")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     print("| preset | family | measured params | paper | published error (%) | errors from | "
           "architecture from |")
     print("|---|---|---:|---:|---|---|---|")

@@ -76,15 +76,19 @@ def predict(model_path: Path, images: list[str], decoded: list,
                                                                       strict=True)]
 
 
-@guarded
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True,
                         help="SavedModel dir, .tflite or .keras (from a trusted source)")
     parser.add_argument("images", nargs="+")
     parser.add_argument("--top", type=int, default=5)
-    args = parser.parse_args(argv)
+    return parser
+
+
+@guarded
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.top < 1:
         fail(f"--top must be >= 1, got {args.top}.")
     model_path = Path(args.model)

@@ -42,13 +42,17 @@ def local_answer(model: str, body: dict) -> dict:
                             for i in range(len(data))]}
 
 
-@guarded
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="SavedModel version directory")
     parser.add_argument("images", nargs="+")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@guarded
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if not (Path(args.model) / "saved_model.pb").is_file():
         fail(f"{args.model} is not a SavedModel directory (exports/NAME/VERSION).")
     for image in args.images:  # all of them, before the first byte of the request

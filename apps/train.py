@@ -17,86 +17,15 @@ from pathlib import Path
 import numpy as np
 from _app import fail, guarded
 
-BOOL = argparse.BooleanOptionalAction
-
 
 def build_parser() -> argparse.ArgumentParser:
+    from keras_wrn.training.flags import add_config_flags
+
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                argument_default=None)
-    m = p.add_argument_group("model (a family or preset; flags override it)")
-    m.add_argument("--arch", help="family or preset, e.g. pyramidsepdrop, wrn-28-10 "
-                                  "(default pyramidsepdrop)")
-    m.add_argument("--depth", type=int)
-    m.add_argument("--alpha", type=float, help="PyramidNet total widening")
-    m.add_argument("--widen-factor", type=int, help="WRN k")
-    m.add_argument("--bottleneck", action=BOOL)
-    m.add_argument("--multiplicative", action=BOOL, help="PyramidNet multiplicative widening")
-    m.add_argument("--drop-rate", type=float, help="final stochastic-depth death rate p_L")
-    m.add_argument("--drop-mode", choices=["batch", "sample"])
-    m.add_argument("--dropout", type=float, help="WRN dropout between the convolutions")
-    d = p.add_argument_group("data")
-    d.add_argument("--dataset", help="TFDS name (default cifar10) or 'synthetic' (offline)")
-    d.add_argument("--data-dir", help="image folder, one sub-folder per class")
-    d.add_argument("--val-dir", help="validation image folder (default: hold out --val-split)")
-    d.add_argument("--val-split", type=float, help="fraction held out per class (default 0.1)")
-    d.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
-    d.add_argument("--image-size", type=int, help="input side (default: the model's, 32 CIFAR)")
-    r = p.add_argument_group("recipe (defaults: the family's paper recipe)")
-    r.add_argument("--recipe", help="pyramidnet-cifar, pyramidsepdrop-cifar, wrn-cifar, "
-                                    "resnet-cifar, cpu-fast, quick")
-    r.add_argument("--config", help="JSON or YAML file of options (flags override it)")
-    r.add_argument("--epochs", type=int)
-    r.add_argument("--batch-size", type=int, help="global batch size")
-    r.add_argument("--lr", type=float)
-    r.add_argument("--schedule", choices=["step", "cosine"])
-    r.add_argument("--milestones", type=float, nargs="*", help="epochs of step decay")
-    r.add_argument("--lr-decay", type=float, help="step decay factor")
-    r.add_argument("--warmup-epochs", type=float)
-    r.add_argument("--momentum", type=float)
-    r.add_argument("--nesterov", action=BOOL)
-    r.add_argument("--weight-decay", type=float)
-    r.add_argument("--label-smoothing", type=float)
-    r.add_argument("--crop-padding", type=int, help="random crop padding (0: no crop)")
-    r.add_argument("--flip", action=BOOL)
-    r.add_argument("--cutout", type=int, help="Cutout square side (0: off)")
-    r.add_argument("--randaugment-ops", type=int, help="RandAugment ops per image (0: off)")
-    r.add_argument("--randaugment-magnitude", type=float)
-    r.add_argument("--mixup", type=float, help="mixup Beta alpha (0: off)")
-    r.add_argument("--lr-scaling", choices=["none", "linear"],
-                   help="linear: LR x global batch / the recipe's batch, with warm-up past 2x "
-                        "(default none: the papers' values)")
-    e = p.add_argument_group("execution (default: the runtime plan for the visible devices)")
-    e.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker"])
-    e.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
-    e.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="auto: bf16 on GPUs of compute capability 8.0+, else fp32")
-    e.add_argument("--require-gpu", action=BOOL, help="stop at once when no GPU is visible")
-    e.add_argument("--jit-compile", action=BOOL,
-                   help="compile the whole step with XLA (default on GPUs only)")
-    e.add_argument("--steps-per-loop", type=int,
-                   help="training steps per host call (default 50 on GPUs, 1 on CPUs)")
-    e.add_argument("--all-reduce", choices=["auto", "ring", "nccl"],
-                   help="multi-worker collectives (auto: NCCL between GPU workers, else ring)")
-    e.add_argument("--winograd", action=BOOL,
-                   help="Winograd F(4x4,3x3) for wide 3x3 convs in training (default on CPUs)")
-    e.add_argument("--onednn-bn-sums", action=BOOL,
-                   help="batch norms take their per-channel sums with oneDNN in training "
-                        "(default on CPUs)")
-    e.add_argument("--xla-fusion", action=BOOL,
-                   help="XLA fuses the step's elementwise ops, convs stay oneDNN (default on "
-                        "one CPU replica, off in the quick recipe)")
-    e.add_argument("--skip-dropped", action=BOOL,
-                   help="skip the branches stochastic depth drops (default on one CPU "
-                        "replica; elsewhere they are multiplied by 0)")
-    e.add_argument("--output-dir", help="default runs/ARCH")
-    e.add_argument("--checkpoint-steps", type=int, help="also checkpoint every N steps")
-    e.add_argument("--steps-per-epoch", type=int, help="cap steps per epoch (smoke runs)")
-    e.add_argument("--eval-batch-size", type=int)
-    e.add_argument("--seed", type=int)
-    e.add_argument("--deterministic", action=BOOL,
-                   help="the same --seed gives bit-identical runs (TensorFlow's op determinism; "
-                        "default off)")
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="JSON or YAML file of options, nested by section as "
+                                    "config.json or flat (flags override it)")
+    add_config_flags(p)
     return p
 
 
@@ -107,14 +36,15 @@ def weights_checksum(model) -> float:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = vars(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
     from keras_wrn.training import ConfigError, read_config_file, resolve_config
+    from keras_wrn.training.flags import given_config
     from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
 
     try:
-        config_file = args.pop("config")
-        config = resolve_config(args, read_config_file(config_file) if config_file else None)
-        output_dir = Path(config.output_dir or f"runs/{config.arch}")
+        config = resolve_config(given_config(args),
+                                read_config_file(args.config) if args.config else None)
+        output_dir = Path(config.runtime.output_dir or f"runs/{config.model.arch}")
         # The lock is the run's first write: a second run, or an unusable directory, stops here.
         lock = OutputLock(output_dir, worker_lock_name(os.environ.get("TF_CONFIG"))).acquire()
     except (ConfigError, LockError) as err:
@@ -127,17 +57,20 @@ def main(argv: list[str] | None = None) -> None:
 
 def train(config, output_dir: Path) -> None:
     """Trains ``config`` (a resolved TrainConfig) into ``output_dir``, which this run holds."""
-    from keras_wrn.data import DataError, load_data
+    from keras_wrn.data import DataError
     from keras_wrn.runtime import PlanError, environment, start
     from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training import ConfigError, PreemptedError, Trainer
     from keras_wrn.training.artifacts import write_json
+    from keras_wrn.training.runs import load_config_data
 
     try:
-        plan, strategy = start(config.runtime_request(), require_gpu=config.require_gpu)
-        data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
-                         val_dir=config.val_dir, val_split=config.val_split,
-                         tfds_data_dir=config.tfds_data_dir, seed=config.seed)
+        plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
+                               epochs=config.recipe.epochs)
+        data = load_config_data(config)
+        if is_chief(strategy):
+            print(f"data: {data.train_size} training images, validating on {data.val_from} "
+                  f"({data.val_size} images)", flush=True)
         if data.skipped:
             print(f"warning: skipped {data.skipped} unreadable images", file=sys.stderr)
         trainer = Trainer(config, strategy, data, output_dir, plan=plan)
@@ -157,8 +90,8 @@ def train(config, output_dir: Path) -> None:
             "onednn_batch_norms": len(trainer.batch_norm_layers),
             "lr": lr, "warmup_epochs": warmup_epochs, **environment(),
         })
-        print(f"{config.arch}: {params:,} parameters, {data.train_size} training / "
-              f"{data.val_size} validation images, recipe {config.recipe}, "
+        print(f"{config.model.arch}: {params:,} parameters, {data.train_size} training / "
+              f"{data.val_size} validation images, recipe {config.recipe.name}, "
               f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
               f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN")
     began = time.perf_counter()
@@ -170,7 +103,7 @@ def train(config, output_dir: Path) -> None:
     last = history[-1] if history else {}
     validated = [h["val_top1"] for h in history if h.get("val_top1") is not None]
     summary = {
-        "arch": config.arch, "epochs": last.get("epoch"), "val_top1": last.get("val_top1"),
+        "arch": config.model.arch, "epochs": last.get("epoch"), "val_top1": last.get("val_top1"),
         "best_val_top1": max(validated, default=None),
         "train_loss": last.get("train_loss"), "images_per_s": last.get("images_per_s"),
         "wall_s": round(time.perf_counter() - began, 1), "worker": task_id(strategy),

@@ -21,40 +21,29 @@ from _app import fail, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from keras_wrn.training.flags import add_config_flags
+
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--arch", required=True, help="family: resnet, preact_resnet, wrn, "
-                                                 "pyramidnet, pyramiddrop, pyramidsepdrop")
     p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random",
                    help="keras-tuner oracle (default random)")
     p.add_argument("--max-trials", type=int, default=10,
                    help="trials to run (hyperband: set by --epochs instead)")
-    p.add_argument("--epochs", type=int, default=3, help="epochs per trial (hyperband: maximum)")
     p.add_argument("--final-epochs", type=int, help="epochs in best_config.json "
                                                     "(default: the recipe's)")
     p.add_argument("--space", help="YAML/JSON file overriding the default search space")
     p.add_argument("--max-params", type=int, help="never propose a model above this size")
-    p.add_argument("--output-dir", required=True,
-                   help="search folder; the same command continues the search in it")
-    p.add_argument("--seed", type=int, default=0,
-                   help="the same seed proposes the same trials (default 0)")
-    p.add_argument("--dataset", help="TFDS name (default cifar10) or 'synthetic' (offline); "
-                                     "trials validate on a split of its training data")
-    p.add_argument("--data-dir", help="image folder, one sub-folder per class")
-    p.add_argument("--val-dir", help="validation image folder (default: hold out --val-split)")
-    p.add_argument("--val-split", type=float,
-                   help="fraction of the training data held out for selection (default 0.1)")
-    p.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
-    p.add_argument("--recipe", help="training recipe of every trial (default: the family's)")
-    p.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker"],
-                   help="as apps/train.py")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="as apps/train.py (auto: bf16 on GPUs of compute capability 8.0+)")
-    p.add_argument("--batch-size", type=int, help="global batch size (default: the recipe's)")
-    p.add_argument("--steps-per-epoch", type=int, help="cap steps per trial epoch")
-    p.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
-    p.add_argument("--deterministic", action="store_true", default=None,
-                   help="bit-identical trials for the same command and seed, as apps/train.py")
+    # The training flags of apps/train.py: they fix what the search space does not search.
+    add_config_flags(p, overrides={
+        "arch": {"required": True, "help": "family: resnet, preact_resnet, wrn, pyramidnet, "
+                                           "pyramiddrop, pyramidsepdrop"},
+        "epochs": {"default": 3, "help": "epochs per trial (hyperband: the maximum)"},
+        "val_split": {"help": "fraction of the training data held out for selection "
+                              "(default 0.1); trials never validate on a test split"},
+        "seed": {"default": 0, "help": "the same seed proposes the same trials (default 0)"},
+        "output_dir": {"required": True,
+                       "help": "search folder; the same command continues the search in it"},
+    })
     return p
 
 
@@ -74,14 +63,15 @@ def format_rows(rows: list[dict]) -> str:
 @guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    from keras_wrn.data import DataError, load_data
+    from keras_wrn.data import DataError
     from keras_wrn.models import registry
     from keras_wrn.runtime import PlanError, start
     from keras_wrn.runtime.strategy import is_chief
     from keras_wrn.training import RECIPES, ConfigError, resolve_config
     from keras_wrn.training.artifacts import write_json
-    from keras_wrn.training.config import MODEL_KEYS
+    from keras_wrn.training.flags import given_config
     from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
+    from keras_wrn.training.runs import load_config_data
     from keras_wrn.tuning import (
         SearchStopped,
         SpaceError,
@@ -100,20 +90,12 @@ def main(argv: list[str] | None = None) -> None:
         fail("--max-trials and --epochs must be >= 1.")
     if args.seed < 0:
         fail(f"--seed must be >= 0, got {args.seed}.")
-    base = {key: getattr(args, key) for key in (
-        "dataset", "data_dir", "val_dir", "tfds_data_dir", "recipe", "strategy",
-        "precision", "val_split", "batch_size", "steps_per_epoch", "cpu_devices", "seed",
-        "deterministic")}
-    base = {"arch": args.arch, "epochs": args.epochs,
-            **{k: v for k, v in base.items() if v is not None}}
+    base = {k: v for k, v in given_config(args).items() if k != "output_dir"}  # per trial
     try:
         space = load_space(args.arch, args.space)
         config = resolve_config(base)
-        plan, strategy = start(config.runtime_request())  # as apps/train.py
-        data = load_data(config.dataset, config.input_size(), data_dir=config.data_dir,
-                         val_dir=config.val_dir, val_split=config.val_split,
-                         tfds_data_dir=config.tfds_data_dir, seed=config.seed,
-                         for_selection=True)
+        plan, strategy = start(config.runtime.request(), epochs=config.recipe.epochs)
+        data = load_config_data(config, for_selection=True)
     except (SpaceError, ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))
     if data.val is None:
@@ -123,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def params_of(values: dict) -> int:
         """Parameters of a trial's model (cached: only its model keys change the count)."""
-        overrides = to_overrides(args.arch, values)
-        model_keys = {k: overrides[k] for k in MODEL_KEYS if k in overrides}
+        model_keys = resolve_config({**base, **to_overrides(args.arch, values)}).model.overrides()
         key = json.dumps(model_keys, sort_keys=True)
         if key not in counts:
             counts[key] = count_params(args.arch, data.num_classes, **model_keys)
@@ -164,10 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     output = Path(args.output_dir)
     write_json(output / "trials.json", rows)
     best = tuner.oracle.get_best_trials(1)[0]
-    best_config = tuner.trial_config(best.hyperparameters.values).to_dict()
-    best_config.update({"epochs": args.final_epochs or RECIPES[best_config["recipe"]]["epochs"],
-                        "steps_per_epoch": None, "output_dir": None})
-    write_json(output / "best_config.json", best_config)
+    best_config = tuner.trial_config(best.hyperparameters.values)
+    best_config.recipe.epochs = args.final_epochs or RECIPES[best_config.recipe.name]["epochs"]
+    best_config.runtime.steps_per_epoch = None
+    write_json(output / "best_config.json", best_config.to_dict())
     print(format_rows(rows))
     print(f"best: trial {best.trial_id}, val_top1 {best.score:.4f} -> "
           f"{output / 'best_config.json'} (python apps/train.py --config "

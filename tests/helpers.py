@@ -40,16 +40,23 @@ def run_app(app: str, *args: str, check: bool = True, timeout: float = 300,
     return result
 
 
+def load_app(app: str):
+    """An app's module (``apps/APP.py``), imported as ``python apps/APP.py`` runs it."""
+    if str(ROOT / "apps") not in sys.path:
+        sys.path.insert(0, str(ROOT / "apps"))  # as `python apps/X.py` has it, for `_app`
+    name = Path(app).stem
+    spec = importlib.util.spec_from_file_location(f"app_{name}", ROOT / "apps" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def call_app(app: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Runs an app's ``main`` in this process: the same exit code and output as :func:`run_app`
     without a new interpreter importing TensorFlow (9 s here). For input errors, and for runs
     that need no set-up of their own before TensorFlow starts (no --cpu-devices, no XLA
     fusion, no TF_CONFIG). One subprocess test per app keeps the real command line covered."""
-    if str(ROOT / "apps") not in sys.path:
-        sys.path.insert(0, str(ROOT / "apps"))  # as `python apps/X.py` has it, for `_app`
-    spec = importlib.util.spec_from_file_location(f"app_{Path(app).stem}", ROOT / "apps" / app)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_app(app)
     stdout, stderr = io.StringIO(), io.StringIO()
     code, environ = 0, dict(os.environ)
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -109,7 +116,7 @@ def step_each(trainers: dict) -> tuple[dict, object]:
     from keras_wrn.data import AugmentConfig, train_dataset
 
     first = next(iter(trainers.values()))
-    data, batch_size = first.data, first.config.batch_size
+    data, batch_size = first.data, first.config.recipe.batch_size
     batch = next(iter(train_dataset(data.train, data.num_classes, batch_size, 0, 0,
                                     AugmentConfig())))
     return {key: float(trainer.train_step(batch)[0]) for key, trainer in trainers.items()}, batch

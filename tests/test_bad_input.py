@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import keras_wrn
 
 # {tmp}: the test's folder; {text}: a text file; {pb}: a folder with a bogus saved_model.pb;
 # {model}: a real (untrained) .keras file; {images}: an image folder; {locked}: a folder
-# another live run holds.
+# another live run holds; {old}: a config file of an earlier version (flat, a renamed key).
 CASES = [
     ("train.py", ["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     ("train.py", ["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
@@ -25,6 +26,7 @@ CASES = [
      "exceeds the 2000 training examples"),
     ("train.py", ["--dataset", "synthetic", "--recipe", "fast"], "unknown recipe 'fast'"),
     ("train.py", ["--dataset", "synthetic", "--config", "{tmp}/none.yaml"], "does not exist"),
+    ("train.py", ["--config", "{old}"], "key mixed_precision was renamed: use precision"),
     ("train.py", ["--dataset", "synthetic", "--strategy", "mirrored", "--cpu-devices", "2",
                   "--xla-fusion"], "--xla-fusion cannot run with several replicas"),
     ("train.py", ["--dataset", "synthetic", "--require-gpu"],
@@ -69,6 +71,14 @@ CASES = [
     ("serving_request.py", ["--model", "{tmp}", "{image}"], "is not a SavedModel directory"),
     ("serving_request.py", ["--model", "{pb}", "{text}"], "cannot decode image"),
     ("serving_request.py", ["--model", "{pb}", "{image}", "{tmp}/none.png"], "no image at"),
+    ("convert.py", ["--from", "{tmp}/none.pth", "--arch", "resnet-50", "--output",
+                    "{tmp}/m.keras"], "no checkpoint at"),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-50", "--output", "{tmp}/m.keras"],
+     "as a PyTorch checkpoint"),
+    ("convert.py", ["--from", "{text}", "--arch", "preact-resnet-164", "--output",
+                    "{tmp}/m.keras"], "published Lua Torch code only"),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-50", "--output", "{tmp}/m.h5"],
+     "must end in .keras"),
     ("tune.py", ["--arch", "wrn-28-10", "--output-dir", "{tmp}/t"], "--arch takes a family"),
     ("tune.py", ["--arch", "resnet", "--max-trials", "0", "--output-dir", "{tmp}/t"],
      "--max-trials and --epochs must be >= 1"),
@@ -92,7 +102,11 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     model = root / "tiny.keras"
     keras_wrn.build_model("resnet", depth=8, num_classes=2, input_shape=(8, 8, 3)).save(model)
     images = write_image_folder(root / "images", classes=2, per_class=4, size=8)
-    return {"text": text, "pb": pb, "image": image, "model": model, "images": images}
+    old = root / "old_config.json"
+    old.write_text('{"arch": "resnet", "depth": 8, "dataset": "synthetic", '
+                   '"mixed_precision": "bf16"}')
+    return {"text": text, "pb": pb, "image": image, "model": model, "images": images,
+            "old": old}
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int] | None]:
@@ -130,6 +144,7 @@ def test_bad_input_is_one_line_and_writes_nothing(app, args, expected, inputs, t
         assert result.stdout == ""  # no half a request for `> request.json`
 
 
+@pytest.mark.slow
 def test_the_real_command_line_stops_with_one_line():
     result = run_app("train.py", "--arch", "wrn", "--depth", "27", check=False, timeout=120)
     assert result.returncode == 2
@@ -146,3 +161,16 @@ def test_ctrl_c_anywhere_in_an_app_exits_130_with_one_line(monkeypatch):
                       check=False)
     assert result.returncode == 130
     assert result.stderr.strip() == "interrupted (Ctrl-C)"
+
+
+def test_a_missing_optional_dependency_is_one_line_naming_its_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "keras_tuner", None)  # as if not installed
+    for name in [m for m in sys.modules if m.startswith("keras_wrn.tuning")]:
+        monkeypatch.delitem(sys.modules, name)
+    result = call_app("tune.py", "--arch", "resnet", "--output-dir", tmp_path / "search",
+                      check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert error_line(result) == ("error: this needs keras_tuner, which is not installed: "
+                                  "pip install 'keras_wrn[tune]' (or pip install -r "
+                                  "requirements.txt).")
+    assert not (tmp_path / "search").exists()

@@ -107,6 +107,7 @@ def test_layers_call_keras_again_after_the_block_and_inference_is_unchanged():
     assert not any("call" in vars(layer) for layer in chosen)
 
 
+@pytest.mark.slow
 def test_the_training_step_sums_on_onednn_and_matches_keras(tmp_path):
     trainers = {on: small_trainer(tmp_path / str(on), arch="pyramidnet", depth=8, alpha=12,
                                   onednn_bn_sums=on) for on in (True, False)}

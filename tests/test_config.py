@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
 import pytest
-from helpers import call_app, error_line
+from helpers import call_app, error_line, load_app
 
-from keras_wrn.training import ConfigError, read_config_file, resolve_config
+from keras_wrn.training import RECIPES, ConfigError, read_config_file, resolve_config
+from keras_wrn.training.config import KEYS
+from keras_wrn.training.flags import given_config
 from keras_wrn.training.schedule import WarmupDecay
 
 
 def test_family_picks_its_paper_recipe():
     config = resolve_config({"arch": "pyramidsepdrop-110-a270"})
-    assert (config.recipe, config.epochs, config.lr, config.milestones) == \
+    recipe = config.recipe
+    assert (recipe.name, recipe.epochs, recipe.lr, recipe.milestones) == \
         ("pyramidsepdrop-cifar", 300, 0.5, [150, 225])
-    wrn = resolve_config({"arch": "wrn-28-10"})
+    wrn = resolve_config({"arch": "wrn-28-10"}).recipe
     assert (wrn.lr_decay, wrn.weight_decay, wrn.milestones) == (0.2, 5e-4, [60, 120, 160])
 
 
@@ -24,7 +28,8 @@ def test_flags_override_file_override_recipe(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("arch: wrn\nepochs: 7\nbatch-size: 32\nlr: 0.3\n")
     config = resolve_config({"lr": 0.01, "epochs": None}, read_config_file(str(path)))
-    assert (config.arch, config.recipe, config.epochs, config.batch_size, config.lr) == \
+    recipe = config.recipe
+    assert (config.model.arch, recipe.name, recipe.epochs, recipe.batch_size, recipe.lr) == \
         ("wrn", "wrn-cifar", 7, 32, 0.01)
     json_path = tmp_path / "c.json"
     json_path.write_text(json.dumps(config.to_dict()))
@@ -68,11 +73,11 @@ def test_cosine_schedule_ends_at_zero():
 
 
 @pytest.mark.parametrize("line, message", [
-    ("lr: 1e-3", "--lr (config key lr) must be a number, got '1e-3' (YAML reads a number"),
-    ('epochs: "abc"', "--epochs (config key epochs) must be an integer, got 'abc'"),
-    ('depth: "8"', "--depth (config key depth) must be an integer or null, got '8'"),
-    ("epochs: 1.5", "--epochs (config key epochs) must be an integer, got 1.5"),
-    ("nesterov: 1", "--nesterov (config key nesterov) must be true or false, got 1"),
+    ("lr: 1e-3", "--lr (config key recipe.lr) must be a number, got '1e-3' (YAML reads a "),
+    ('epochs: "abc"', "--epochs (config key recipe.epochs) must be an integer, got 'abc'"),
+    ('depth: "8"', "--depth (config key model.depth) must be an integer or null, got '8'"),
+    ("epochs: 1.5", "--epochs (config key recipe.epochs) must be an integer, got 1.5"),
+    ("nesterov: 1", "--nesterov (config key recipe.nesterov) must be true or false, got 1"),
     ("milestones: [10, x]", "must be a list of numbers, got [10, 'x']"),
 ])
 def test_config_file_values_are_type_checked_before_anything_is_written(tmp_path, line,
@@ -89,4 +94,68 @@ def test_config_file_values_are_type_checked_before_anything_is_written(tmp_path
 def test_well_typed_values_pass():
     config = resolve_config({}, {"lr": 1, "milestones": [1, 2.5], "depth": None,
                                  "nesterov": False})
-    assert (config.lr, config.milestones, config.nesterov) == (1, [1, 2.5], False)
+    assert (config.recipe.lr, config.recipe.milestones, config.recipe.nesterov) == \
+        (1, [1, 2.5], False)
+
+
+def test_config_json_is_nested_by_section_and_flat_files_still_load(tmp_path):
+    config = resolve_config({"arch": "wrn-16-8", "lr": 0.05, "precision": "bf16",
+                             "val_split": 0.2})
+    nested = config.to_dict()
+    assert set(nested) == {"model", "data", "recipe", "runtime"}
+    assert (nested["model"]["arch"], nested["recipe"]["lr"], nested["recipe"]["name"],
+            nested["runtime"]["precision"], nested["data"]["val_split"]) == \
+        ("wrn-16-8", 0.05, "wrn-cifar", "bf16", 0.2)
+    (tmp_path / "nested.json").write_text(json.dumps(nested))
+    (tmp_path / "flat.json").write_text(json.dumps(config.flat()))  # a file before sections
+    for name in ("nested.json", "flat.json"):
+        assert resolve_config({}, read_config_file(str(tmp_path / name))) == config
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"mixed_precision": "bf16"}', "key mixed_precision was renamed: use precision"),
+    ('{"runtime": {"mixed_precision": null}}',
+     "key runtime.mixed_precision was renamed: use precision"),
+    ('{"recipe": {"warmup": 5}}', "unknown option recipe.warmup"),
+    ('{"model": {"lr": 0.1}}', "unknown option model.lr"),  # a key in the wrong section
+])
+def test_renamed_and_misplaced_keys_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "old.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        read_config_file(str(path))
+    assert "\n" not in str(err.value)
+
+
+def test_recipes_hold_recipe_values_only():
+    """Execution switches belong to the runtime section, never to a recipe."""
+    for name, values in RECIPES.items():
+        assert {KEYS[key].section for key in values} == {"recipe"}, name
+        assert resolve_config({"recipe": name}).recipe.name == name
+
+
+def _options(parser) -> dict[str, argparse.Action]:
+    actions = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            actions.update(_options(action.choices["train"]))
+        actions.update({option: action for option in action.option_strings})
+    return actions
+
+
+def test_train_tune_and_benchmark_spell_every_configuration_flag_alike():
+    train = _options(load_app("train").build_parser())
+    flags = {key.flag for key in KEYS.values()}
+    assert flags <= set(train)
+    for app, expected in (("tune", flags), ("benchmark", {
+            "--arch", "--drop-rate", "--batch-size", "--precision", "--jit-compile"})):
+        options = _options(load_app(app).build_parser())
+        shared = flags & set(options)
+        assert expected <= shared, (app, expected - shared)
+        for flag in shared:
+            ours, theirs = train[flag], options[flag]
+            assert (type(ours), ours.type, ours.choices, ours.nargs) == \
+                (type(theirs), theirs.type, theirs.choices, theirs.nargs), (app, flag)
+    # What a flag reads, a config file reads under the same name.
+    args = load_app("train").build_parser().parse_args(["--widen-factor", "4", "--no-flip"])
+    assert given_config(args) == {"widen_factor": 4, "flip": False}

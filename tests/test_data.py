@@ -40,11 +40,14 @@ def test_search_validates_on_training_data_never_on_the_test_split(monkeypatch):
     splits = types.SimpleNamespace(info=types.SimpleNamespace(splits={"train": 0, "test": 0}))
     monkeypatch.setattr(tfds_source.tfds, "builder", lambda name, data_dir: splits)
     with tfds.testing.mock_data(num_examples=40):
-        load_data("cifar10", 32, val_split=0.25)
-        load_data("cifar10", 32, val_split=0.25, for_selection=True)
+        reported = load_data("cifar10", 32, val_split=0.25)
+        selection = load_data("cifar10", 32, val_split=0.25, for_selection=True)
         with pytest.raises(DataError, match=r"at least 0\.01"):
             load_data("cifar10", 32, val_split=0.0, for_selection=True)
     assert asked == [["train", "test"], ["train[:75%]", "train[75%:]"]]
+    # What apps/train.py prints first: the split it validates on.
+    assert reported.val_from == "TFDS cifar10 split 'test'"
+    assert selection.val_from == "TFDS cifar10 split 'train[75%:]'"
 
 
 def test_tfds_offline_and_unprepared_fails_at_once(tmp_path, monkeypatch):
@@ -64,6 +67,7 @@ def test_image_folder_skips_and_counts_corrupt_files(tmp_path):
     (root / ".ipynb_checkpoints" / "000.jpg").write_bytes(image)
     (root / "class1" / "._000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
     source = load_data(None, 32, data_dir=str(root), val_split=0.25)
+    assert source.val_from == f"the last 25% of each class of {root}"
     assert source.skipped == 1
     assert source.class_names == ["class0", "class1", "class2"]
     assert source.train_size + source.val_size == 36
@@ -71,6 +75,7 @@ def test_image_folder_skips_and_counts_corrupt_files(tmp_path):
     assert image.shape == (32, 32, 3)  # resized from 40x40
 
 
+@pytest.mark.slow
 def test_training_on_a_folder_with_a_corrupt_jpeg(tmp_path):
     root = write_image_folder(tmp_path / "images", per_class=16, corrupt=["broken.jpg"])
     out = tmp_path / "run"

@@ -93,7 +93,7 @@ def test_kill_9_at_20_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_
     reference = history(tmp_path / "reference")
     run = json.loads((tmp_path / "reference" / "run.json").read_text())
     assert run["runtime"]["steps_per_loop"] == 3
-    assert json.loads((out / "config.json").read_text())["deterministic"] is True
+    assert json.loads((out / "config.json").read_text())["runtime"]["deterministic"] is True
     for key in ("lr", "val_top1"):
         assert [r[key] for r in history(out)] == [r[key] for r in reference]
     for key in ("train_loss", "train_acc"):

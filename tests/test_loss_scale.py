@@ -47,6 +47,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.slow
 def test_an_overflow_on_one_replica_skips_the_step_on_all():
     run = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
                          env=app_env(), timeout=180, cwd=ROOT)

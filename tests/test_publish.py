@@ -13,6 +13,7 @@ from keras_wrn.export import ExportData, ExportError, ExportOptions, export, exp
 from keras_wrn.export.layout import existing_versions
 
 
+@pytest.mark.slow
 def test_a_failed_format_publishes_nothing_and_the_next_export_publishes_all(tmp_path,
                                                                            monkeypatch):
     model = build_model("resnet", depth=8, num_classes=2, input_shape=(8, 8, 3))

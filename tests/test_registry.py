@@ -24,6 +24,7 @@ def test_list_models_filters_by_pattern():
     assert all(n.startswith("pyramid") for n in keras_wrn.list_models("pyramid*"))
 
 
+@pytest.mark.slow
 def test_list_models_app_prints_the_measured_count_of_each_matching_preset():
     result = run_app("list_models.py", "resnet-2?")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]

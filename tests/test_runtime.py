@@ -77,13 +77,21 @@ def test_impossible_choices_are_one_line_errors(request_, devices, message):
         resolve_plan(request_, devices)
 
 
+def test_xla_fusion_is_the_default_of_long_single_replica_cpu_runs_only():
+    """Its compile is repaid over a long run; a short one (the quick start) goes without."""
+    assert resolve_plan(RuntimeRequest(), Devices()).xla_fusion  # length unknown: a long run
+    assert resolve_plan(RuntimeRequest(), Devices(), epochs=10).xla_fusion
+    assert not resolve_plan(RuntimeRequest(), Devices(), epochs=4).xla_fusion
+    assert resolve_plan(RuntimeRequest(xla_fusion=True), Devices(), epochs=4).xla_fusion
+    quick = resolve_config({"arch": "resnet-20", "recipe": "quick"})
+    assert not resolve_plan(quick.runtime.request(), Devices(), quick.recipe.epochs).xla_fusion
+
+
 def test_the_config_reaches_the_plan():
-    """The quick recipe turns XLA fusion off; flags and config keys become the request."""
-    quick = resolve_config({"arch": "resnet-20", "recipe": "quick"}).runtime_request()
-    assert quick.xla_fusion is False and resolve_plan(quick, Devices()).xla_fusion is False
+    """Flags and config keys of the runtime section become the request."""
     config = resolve_config({"arch": "resnet-20", "precision": "fp16", "steps_per_loop": 4,
                              "winograd": False})
-    plan = resolve_plan(config.runtime_request(), Devices())
+    plan = resolve_plan(config.runtime.request(), Devices())
     assert (plan.precision, plan.steps_per_loop, plan.winograd, plan.xla_fusion) == (
         "fp16", 4, False, True)
 
@@ -146,7 +154,7 @@ def _graph_ops(trainer, steps_per_loop: int) -> tuple[set[str], bool]:
     from keras_wrn.data import AugmentConfig, train_dataset
 
     data = trainer.data
-    dataset = train_dataset(data.train, data.num_classes, trainer.config.batch_size, 0, 0,
+    dataset = train_dataset(data.train, data.num_classes, trainer.config.recipe.batch_size, 0, 0,
                             AugmentConfig())
     iterator = iter(trainer.strategy.experimental_distribute_dataset(dataset))
     if steps_per_loop == 1:

@@ -30,6 +30,7 @@ def test_every_family_has_a_small_config():
     assert set(SMALL) == set(keras_wrn.list_families())
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
     """Every family saved, then loaded in a fresh interpreter (which proves the layers are
     registered: no custom_objects, no import order): the same outputs, bit for bit."""

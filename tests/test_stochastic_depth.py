@@ -62,6 +62,7 @@ def test_sample_mode_drops_samples_independently():
     assert abs(corr) < 5 / np.sqrt(gates.shape[0])
 
 
+@pytest.mark.slow
 def test_separated_drop_all_four_combinations_at_their_frequencies():
     rate, shared, channels = 0.5, 3, 5
     layer = SeparatedStochasticDepth(rate, shared_channels=shared)
@@ -183,6 +184,7 @@ print(json.dumps(draws))
 """
 
 
+@pytest.mark.slow
 def test_mirrored_replicas_draw_the_one_device_gates():
     """Under MirroredStrategy every replica drops the same blocks at each step, and the same
     ones a one-device run drops: the replicas' branches stay one model."""

@@ -31,6 +31,7 @@ from helpers import (
 from keras_wrn.training import read_config_file, resolve_config
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group(TINY_RUN_GROUP)
 def test_quick_start_learns_and_writes_every_output(tiny_run):
     out, stdout = tiny_run
@@ -43,14 +44,18 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
     assert [r["epoch"] for r in records] == [1, 2, 3]
     assert {"train_loss", "train_acc", "val_loss", "val_top1", "val_top5", "lr",
             "images_per_s"} <= set(records[0])
-    # The runtime plan is the run's first line and in run.json, with TensorFlow's build.
-    assert stdout.splitlines()[0].startswith("runtime: CPU, one_device, 1 replica(s), fp32")
+    # The first line names the validation data; then the runtime plan, also in run.json with
+    # TensorFlow's build.
+    first, second = stdout.splitlines()[:2]
+    assert first == ("data: 2000 training images, validating on the synthetic validation set "
+                     "(the same patterns, other noise) (500 images)")
+    assert second.startswith("runtime: CPU, one_device, 1 replica(s), fp32")
     run = json.loads((out / "run.json").read_text())
     assert run["runtime"]["device"] == "cpu" and run["runtime"]["steps_per_loop"] == 1
     assert {"cuda_build", "cuda", "cudnn", "gpu_names"} <= set(run) and run["devices"]
     # The written config is complete and accepted back as a --config file.
     config = resolve_config({}, read_config_file(str(out / "config.json")))
-    assert config.arch == "pyramidsepdrop" and config.depth == 8 and config.epochs == 3
+    assert (config.model.arch, config.model.depth, config.recipe.epochs) == ("pyramidsepdrop", 8, 3)
 
     evaluated = run_app("evaluate.py", "--model", out, "--json")
     metrics = json.loads(evaluated.stdout.strip().splitlines()[-1])
@@ -160,6 +165,7 @@ def _truncate(file: Path) -> None:
     file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
 
 
+@pytest.mark.slow
 def test_a_truncated_checkpoint_falls_back_to_the_one_before(tmp_path):
     """The newest checkpoint cut short (a full disk, a copy cut off): the run resumes from the
     one before, says which it skipped, and finishes; with every checkpoint cut, one line."""
@@ -182,16 +188,18 @@ def test_a_truncated_checkpoint_falls_back_to_the_one_before(tmp_path):
     assert f"no checkpoint in {checkpoints} restores" in error_line(failed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_trains(tmp_path, precision):
     out = tmp_path / "run"
     result = call_app("train.py", *TINY, "--epochs", "1", "--steps-per-epoch", "2",
                       "--image-size", "16", "--precision", precision, "--output-dir", out)
     assert np.isfinite(summary(result.stdout)["train_loss"])
-    assert json.loads((out / "config.json").read_text())["precision"] == precision
+    assert json.loads((out / "config.json").read_text())["runtime"]["precision"] == precision
     assert json.loads((out / "run.json").read_text())["runtime"]["precision"] == precision
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_exits_130_and_the_same_command_resumes(tmp_path, monkeypatch):
     """Ctrl-C in the third host call: checkpoint at that step, exit 130 with one line, the lock
     released; the rerun resumes there. Trained on a folder with --val-split 0: no validation,

@@ -51,8 +51,9 @@ def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_pat
     assert count_params("pyramidsepdrop", 10, depth=14, alpha=96) > BUDGET
     best = out / "best_config.json"
     config = resolve_config({}, read_config_file(str(best)))  # accepted as it is
-    assert config.arch == "pyramidsepdrop" and config.epochs == 4  # the quick recipe's epochs
-    assert config.deterministic  # every trial and the winner's training
+    assert config.model.arch == "pyramidsepdrop"
+    assert config.recipe.epochs == 4  # the quick recipe's
+    assert config.runtime.deterministic  # every trial and the winner's training
     trained = call_app("train.py", "--config", best, "--epochs", "1", "--steps-per-epoch", "2",
                        "--output-dir", tmp_path / "winner")
     assert summary(trained.stdout)["epochs"] == 1
@@ -122,6 +123,7 @@ def test_invalid_search_space_gives_one_line_error(tmp_path):
     assert result.returncode == 2 and "--seed must be >= 0" in error_line(result)
 
 
+@pytest.mark.slow
 def test_a_parameter_budget_no_configuration_fits_says_so_before_searching(tmp_path):
     result = call_app("tune.py", *SEARCH, "--max-trials", "1", "--max-params", "10",
                       "--output-dir", tmp_path / "s", check=False)

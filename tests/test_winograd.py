@@ -27,6 +27,7 @@ def _forward_and_gradients(conv, x, kernel, dy):
     return (y, *tape.gradient(y, [x, kernel], output_gradients=dy))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize("x_shape, out_channels", [
     ((3, 8, 12, 5), 7),  # not square, C_in != C_out
@@ -67,6 +68,7 @@ def test_the_rule_picks_wide_convs():
     assert not prefers_winograd(8, 8, 64, 48)  # the narrower side counts
 
 
+@pytest.mark.slow
 def test_wrn_uses_winograd_for_its_wide_stride_one_3x3_convs_only():
     model = build_model("wrn-16-8")
     chosen = winograd_layers(model)
@@ -89,6 +91,7 @@ def test_mixed_precision_convs_keep_onednn():
     assert winograd_layers(model) == []
 
 
+@pytest.mark.slow
 def test_layers_are_plain_conv2d_again_after_the_block():
     model = build_model("wrn", depth=10, widen_factor=6, input_shape=(8, 8, 3))
     chosen = winograd_layers(model)
@@ -101,6 +104,7 @@ def test_layers_are_plain_conv2d_again_after_the_block():
     assert not any("convolution_op" in vars(layer) for layer in chosen)
 
 
+@pytest.mark.slow
 def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
     # WRN-10-6 on 8x8 images: Winograd for its 96-channel 8x8 and 192-channel 4x4 convs.
     trainers = {on: small_trainer(tmp_path / str(on), arch="wrn", depth=10, widen_factor=6,

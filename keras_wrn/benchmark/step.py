@@ -19,7 +19,7 @@ def timed_step(config: TrainConfig, plan: RuntimePlan, strategy: tf.distribute.S
     """The Trainer for ``config`` and a blocking call of ``plan.steps_per_loop`` training steps
     (returns the loss, read on the host); each call trains ``batch_size x steps_per_loop``
     images."""
-    batch = config.batch_size
+    batch = config.recipe.batch_size
     data = load_synthetic(config.input_size(), train_examples=max(2 * batch, 256),
                           val_examples=10)
     trainer = Trainer(config, strategy, data, output_dir, log=lambda _: None, plan=plan)

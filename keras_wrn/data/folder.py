@@ -87,7 +87,9 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
                       val_dir: str | None = None) -> DataSource:
     """Training data from ``data_dir``; validation from ``val_dir`` or held out per class."""
     paths, labels, class_names = list_image_folder(data_dir)
+    val_from = f"the last {val_split:.0%} of each class of {data_dir}"
     if val_dir:
+        val_from = f"the folder {val_dir}"
         train_files = (paths, labels)
         val_paths, val_labels, _ = list_image_folder(val_dir, class_names)
         val_files = (val_paths, val_labels)
@@ -95,6 +97,7 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
         train_files, val_files = split_per_class(paths, labels, val_split)
     else:
         train_files, val_files = (paths, labels), ([], [])
+        val_from = "none (--val-split 0)"
     x_train, y_train, skipped = decode_images(*train_files, image_size)
     val, val_size = None, 0
     if val_files[0]:
@@ -108,4 +111,5 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
         val_size=val_size,
         class_names=class_names,
         skipped=skipped,
+        val_from=val_from,
     )

@@ -21,6 +21,7 @@ class DataSource:
     val_size: int
     class_names: list[str]
     skipped: int = 0  # unreadable images left out
+    val_from: str = "none"  # where validation comes from, in words: which split or folder
 
     @property
     def num_classes(self) -> int:

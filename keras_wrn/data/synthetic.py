@@ -44,4 +44,5 @@ def load_synthetic(image_size: int, num_classes: int = 10, train_examples: int =
         train_size=train_examples,
         val_size=val_examples,
         class_names=[f"class_{i}" for i in range(num_classes)],
+        val_from="the synthetic validation set (the same patterns, other noise)",
     )

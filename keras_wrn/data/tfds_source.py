@@ -85,4 +85,5 @@ def load_tfds(name: str, image_size: int, val_split: float = 0.1,
         train_size=_size(train),
         val_size=_size(val),
         class_names=list(label_feature.names),
+        val_from=f"TFDS {name} split {splits[1]!r}",
     )

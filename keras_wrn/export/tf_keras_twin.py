@@ -88,6 +88,8 @@ def _twin_layer(layer: keras.layers.Layer) -> tf_keras.layers.Layer:
                                        name=name)
     if isinstance(layer, keras.layers.MaxPooling2D):
         return layers.MaxPooling2D(layer.pool_size, layer.strides, padding=layer.padding, name=name)
+    if isinstance(layer, keras.layers.ZeroPadding2D):
+        return layers.ZeroPadding2D(layer.padding, name=name)
     if isinstance(layer, keras.layers.GlobalAveragePooling2D):
         return layers.GlobalAveragePooling2D(name=name)
     if isinstance(layer, keras.layers.Dense):

@@ -2,15 +2,15 @@
 
 The gate layers multiply a residual branch by Bernoulli gates while training and by the survival
 probability ``1 - rate`` at inference, so the inference graph is deterministic and equals the
-expectation of the training graph. `StochasticResidual` holds a branch and its gate, so that a
-branch dropped for the whole batch is not computed at all, forward or backward (Huang et al.'s
-training speed-up), not only multiplied by zero.
+expectation of the training graph. `StochasticResidual` holds a branch and its gate, so that
+under the TensorFlow backend a branch dropped for the whole batch is not computed at all, forward
+or backward (Huang et al.'s training speed-up), not only multiplied by zero. The layers use
+keras.ops only and run on every Keras backend; TensorFlow is imported only under its own backend.
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 DROP_MODES = ("batch", "sample")
@@ -123,7 +123,9 @@ class StochasticResidual(keras.layers.Layer):
     ("merge_call called while defining a new graph"). The replicas draw the same gates as a
     one-device run, but a dropped branch still runs and updates its batch-norm moving statistics.
     The training step on a GPU multiplies too (``skip_dropped`` swapped to False while it is
-    traced): a cond's predicate computed on the device makes the host wait for it.
+    traced): a cond's predicate computed on the device makes the host wait for it. Every backend
+    other than TensorFlow always multiplies: the skip is a TF-graph speed-up, and JAX's cond
+    cannot hold the branch's batch-norm updates (its branches must be free of side effects).
     """
 
     skip_dropped = True  # the runtime plan's choice, not part of the layer's configuration
@@ -144,7 +146,7 @@ class StochasticResidual(keras.layers.Layer):
     def call(self, inputs, training=None):
         shortcut, x = inputs
         if (not training or self.gate.mode != "batch" or not self.skip_dropped
-                or tf.distribute.get_strategy().num_replicas_in_sync > 1):
+                or keras.backend.backend() != "tensorflow" or _replicas_in_sync() > 1):
             return shortcut + self.gate(self.branch(x, training=training), training=training)
         gates = self.gate.training_gates(shortcut)
         return ops.cond(
@@ -168,3 +170,11 @@ class StochasticResidual(keras.layers.Layer):
         config["branch"] = keras.saving.deserialize_keras_object(config["branch"])
         config["gate"] = keras.saving.deserialize_keras_object(config["gate"])
         return cls(**config)
+
+
+def _replicas_in_sync() -> int:
+    """Replicas of the current tf.distribute strategy (TensorFlow backend only: TensorFlow is
+    imported here, so that the other backends never import it)."""
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync

@@ -33,11 +33,25 @@ def conv_initializer() -> keras.initializers.Initializer:
 
 
 def conv(x, filters: int, kernel: int, stride: int = 1, name: str | None = None):
-    """Bias-free 'same' convolution (the papers' convolutions have no bias)."""
+    """Bias-free convolution padded by ``kernel // 2`` on every side, as the papers' Torch code
+    pads (the papers' convolutions have no bias). For stride 1 that is 'same'; a strided one
+    gets an explicit symmetric ``ZeroPadding2D``, since TensorFlow's 'same' pads the bottom and
+    right only and would sample every window one pixel off the authors' networks."""
+    padding = "same"
+    if stride > 1 and kernel > 1:
+        x = keras.layers.ZeroPadding2D(kernel // 2, name=name and f"{name}_pad")(x)
+        padding = "valid"
     return keras.layers.Conv2D(
-        filters, kernel, strides=stride, padding="same", use_bias=False,
+        filters, kernel, strides=stride, padding=padding, use_bias=False,
         kernel_initializer=conv_initializer(), name=name,
     )(x)
+
+
+def stem_pool(x):
+    """The ImageNet stem's 3x3 max pooling of stride 2, padded by 1 on every side as in Torch.
+    It follows a ReLU, so zeros pad as Torch's -inf would."""
+    x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
+    return keras.layers.MaxPooling2D(3, 2, name="stem_pool")(x)
 
 
 def bn(x, name: str | None = None, synchronized: bool = False):

@@ -107,7 +107,7 @@ def build_pyramidnet(
     else:
         x = common.bn(common.conv(x, base, 7, 2, name="stem_conv"), "stem_bn", sync_bn)
         x = common.relu(x, "stem_relu")
-        x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+        x = common.stem_pool(x)
 
     widths = block_widths(stages, base, alpha, multiplicative)
     rates = common.drop_rates(len(widths), drop_rate, drop_schedule)

@@ -117,19 +117,37 @@ def deep_graphs(depth: int = 2000) -> Iterator[None]:
 
 
 def build_model(name: str, *, num_classes: int | None = None,
-                input_shape: Sequence[int] | None = None, **hparams: Any) -> keras.Model:
+                input_shape: Sequence[int] | None = None, weights: str | None = None,
+                **hparams: Any) -> keras.Model:
     """Builds a family (hyperparameters as keywords) or a preset (keywords override it).
 
     ``num_classes`` defaults to the preset's (1000 for ImageNet presets) or 10; ``input_shape``
     to the preset's or (32, 32, 3). Models take raw 0-255 RGB pixels and return logits.
+    ``weights``: a PyTorch checkpoint in the authors' layout (``keras_wrn.weights``), whose
+    classifier then sets ``num_classes`` unless it is given.
     """
+    state = layout = None
+    if weights is not None:
+        from keras_wrn.weights import layout_for, read_state_dict
+
+        family, values = resolve(name, **hparams)
+        layout = layout_for(family, values.get("stem", "cifar"))
+        state = read_state_dict(weights)
+        classifier = state.get(layout.prefix("classifier") + ".weight")
+        if num_classes is None and classifier is not None:
+            num_classes = int(classifier.shape[0])
     family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
                                      **hparams)
     try:
         with deep_graphs(int(kwargs.get("depth") or 0)):
-            return FAMILIES[family][0](**kwargs)
+            model = FAMILIES[family][0](**kwargs)
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
+    if state is not None:
+        from keras_wrn.weights import load_torch_state
+
+        load_torch_state(model, state, layout)
+    return model
 
 
 def _model_name(name: str) -> str:

@@ -101,7 +101,7 @@ def build_resnet(
     else:
         x = common.relu(common.bn(common.conv(x, 64, 7, 2, name="stem_conv"), "stem_bn", sync_bn),
                         "stem_relu")
-        x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+        x = common.stem_pool(x)
     rates = common.drop_rates(sum(stages), drop_rate, drop_schedule)
     index = 0
     for s, (blocks, width, stride) in enumerate(zip(stages, widths, strides, strict=True)):

@@ -21,21 +21,22 @@ from keras_wrn.runtime.plan import (
 from keras_wrn.runtime.xla_flags import enable_xla_fusion, xla_fusion_enabled
 
 
-def preplan(request: RuntimeRequest) -> RuntimePlan:
+def preplan(request: RuntimeRequest, epochs: int | None = None) -> RuntimePlan:
     """The plan as far as it can be known before TensorFlow lists its devices (from the GPU
     driver and TF_CONFIG): what decides the process-wide XLA flags."""
     driver_gpus = (Gpu("driver"),) if gpu_driver_present() else ()
     return resolve_plan(request, Devices(driver_gpus, workers_in_tf_config(),
-                                         request.cpu_devices))
+                                         request.cpu_devices), epochs)
 
 
 def start(request: RuntimeRequest, require_gpu: bool = False,
           warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
-          ) -> tuple[RuntimePlan, Any]:
-    """Resolves the plan and creates its strategy. Must run before TensorFlow lists or uses its
-    devices: the XLA flags are set from :func:`preplan`, then the plan is resolved from the
-    GPUs TensorFlow sees. Raises PlanError for impossible requests."""
-    expected = preplan(request)
+          epochs: int | None = None) -> tuple[RuntimePlan, Any]:
+    """Resolves the plan for a run of ``epochs`` (None: a long one) and creates its strategy.
+    Must run before TensorFlow lists or uses its devices: the XLA flags are set from
+    :func:`preplan`, then the plan is resolved from the GPUs TensorFlow sees. Raises PlanError
+    for impossible requests."""
+    expected = preplan(request, epochs)
     if expected.xla_fusion:
         enable_xla_fusion()
     devices = detect(request.cpu_devices)
@@ -46,16 +47,17 @@ def start(request: RuntimeRequest, require_gpu: bool = False,
     if expected.device == "gpu" and not devices.gpus:
         warn("warning: the NVIDIA driver shows GPUs but TensorFlow sees none, so this run "
              "trains on the CPU; install with requirements-gpu.txt (--require-gpu stops here).")
-    plan = dataclasses.replace(resolve_plan(request, devices), xla_fusion=expected.xla_fusion)
+    plan = dataclasses.replace(resolve_plan(request, devices, epochs),
+                               xla_fusion=expected.xla_fusion)
     from keras_wrn.runtime.strategy import make_strategy
 
     return plan, make_strategy(plan, request.cpu_devices)
 
 
-def current_plan(request: RuntimeRequest) -> RuntimePlan:
+def current_plan(request: RuntimeRequest, epochs: int | None = None) -> RuntimePlan:
     """The plan in a process whose TensorFlow has started: XLA fusion is on only if its flags
     were set before (as :func:`start` does)."""
-    plan = resolve_plan(request, detect(request.cpu_devices))
+    plan = resolve_plan(request, detect(request.cpu_devices), epochs)
     return dataclasses.replace(plan, xla_fusion=plan.xla_fusion and xla_fusion_enabled())
 
 

@@ -21,27 +21,47 @@ ALL_REDUCES = ("auto", "ring", "nccl")
 # bf16 runs natively from Ampere (compute capability 8.0) on; older GPUs emulate it.
 BF16_COMPUTE_CAPABILITY = (8, 0)
 GPU_STEPS_PER_LOOP = 50  # host calls amortised over this many steps; loops end at checkpoints
+# XLA auto-clustering compiles each step function first (15-30 s on 2 cores) and then runs the
+# step ~15% faster (PyramidNet-110 a48, BENCHMARKS.md): by default only in runs of this many
+# epochs or more, which repay the compile (the 4-epoch quick start took twice as long with it).
+FUSION_MIN_EPOCHS = 10
 
 
 class PlanError(ValueError):
     """A forced runtime choice that cannot run on these devices; the message names the fix."""
 
 
+def _choice(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A request field with its command-line help (the flags are generated from the fields)."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclasses.dataclass
 class RuntimeRequest:
     """The execution choices a user can force; ``None`` (or ``"auto"``) lets the plan decide.
-    The training configuration holds these fields too (it extends this class)."""
+    The training configuration's runtime section extends this class."""
 
-    strategy: str = "auto"
-    cpu_devices: int = 0
-    precision: str = "auto"
-    jit_compile: bool | None = None
-    xla_fusion: bool | None = None
-    winograd: bool | None = None
-    onednn_bn_sums: bool | None = None
-    skip_dropped: bool | None = None
-    steps_per_loop: int | None = None
-    all_reduce: str = "auto"
+    strategy: str = _choice("auto", "tf.distribute strategy (auto: multi_worker under "
+                            "TF_CONFIG, mirrored over several GPUs or --cpu-devices)", STRATEGIES)
+    cpu_devices: int = _choice(0, "split the CPU into N logical devices")
+    precision: str = _choice("auto", "auto: bf16 on GPUs of compute capability 8.0+, else fp32",
+                             PRECISIONS)
+    jit_compile: bool | None = _choice(None, "compile the whole step with XLA (default on GPUs "
+                                       "only)")
+    xla_fusion: bool | None = _choice(None, "XLA fuses the step's elementwise ops, convs stay "
+                                      "oneDNN (default on one CPU replica in runs of 10 "
+                                      "epochs or more)")
+    winograd: bool | None = _choice(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
+                                    "(default on CPUs)")
+    onednn_bn_sums: bool | None = _choice(None, "batch norms take their per-channel sums with "
+                                          "oneDNN in training (default on CPUs)")
+    skip_dropped: bool | None = _choice(None, "skip the branches stochastic depth drops "
+                                        "(default on one CPU replica; elsewhere they are "
+                                        "multiplied by 0)")
+    steps_per_loop: int | None = _choice(None, "training steps per host call (default 50 on "
+                                         "GPUs, 1 on CPUs)")
+    all_reduce: str = _choice("auto", "multi-worker collectives (auto: NCCL between GPU "
+                              "workers, else ring)", ALL_REDUCES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +109,11 @@ def _choose(forced: bool | None, default: bool) -> bool:
     return default if forced is None else forced
 
 
-def resolve_plan(request: RuntimeRequest, devices: Devices) -> RuntimePlan:
-    """The plan for ``request`` on ``devices``: a pure function, so every device layout can be
-    tested on a machine without GPUs. Raises PlanError for a forced choice that cannot run."""
+def resolve_plan(request: RuntimeRequest, devices: Devices,
+                 epochs: int | None = None) -> RuntimePlan:
+    """The plan for ``request`` on ``devices`` for a run of ``epochs`` (None: a long run): a
+    pure function, so every device layout can be tested on a machine without GPUs. Raises
+    PlanError for a forced choice that cannot run."""
     gpu = bool(devices.gpus)
     strategy = request.strategy
     if strategy == "auto":
@@ -124,7 +146,8 @@ def resolve_plan(request: RuntimeRequest, devices: Devices) -> RuntimePlan:
         precision = "bf16" if gpu and capability and capability >= BF16_COMPUTE_CAPABILITY \
             else "fp32"
 
-    xla_fusion = _choose(request.xla_fusion, not gpu and not several)
+    long_run = epochs is None or epochs >= FUSION_MIN_EPOCHS
+    xla_fusion = _choose(request.xla_fusion, not gpu and not several and long_run)
     if xla_fusion and several:
         raise PlanError("--xla-fusion cannot run with several replicas or workers (XLA "
                         "auto-clustering fails: 'Multiple CPU devices'); drop it.")

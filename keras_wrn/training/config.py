@@ -1,5 +1,10 @@
-"""The training configuration: dataclass defaults, overridden by a recipe, then a JSON/YAML
-config file, then the command line. The resolved configuration is saved next to the results."""
+"""The training configuration: four sections (model, data, recipe, runtime), each a dataclass.
+
+Values are resolved as dataclass defaults < the recipe < a JSON/YAML config file < the command
+line. Every key has one name everywhere: the field name is the config-file key and, with dashes,
+the flag (``keras_wrn.training.flags`` generates the flags of train, tune and benchmark). Files
+are nested by section (as ``config.json`` is written) or flat (as files before sections were).
+"""
 
 from __future__ import annotations
 
@@ -10,108 +15,226 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from keras_wrn.layers import DROP_MODES
 from keras_wrn.models import registry
-from keras_wrn.runtime import ALL_REDUCES, PRECISIONS, STRATEGIES, RuntimeRequest
+from keras_wrn.runtime import RuntimeRequest
 from keras_wrn.training.recipes import FAMILY_RECIPES, RECIPES
 from keras_wrn.training.schedule import SCHEDULES
 
-MODEL_KEYS = ("depth", "alpha", "widen_factor", "bottleneck", "multiplicative", "drop_rate",
-              "drop_mode", "dropout")
-RUNTIME_KEYS = tuple(f.name for f in dataclasses.fields(RuntimeRequest))
 LR_SCALINGS = ("none", "linear")
 # Goyal et al. 2017: with the linear scaling rule, a gradual warm-up of 5 epochs.
 SCALED_WARMUP_EPOCHS = 5.0
+# Keys of earlier versions and what replaced them, for a one-line message instead of "unknown".
+RENAMED = {"mixed_precision": "precision (auto, fp32, bf16 or fp16; a file without it gets "
+                              "auto: bf16 on GPUs of compute capability 8.0+)"}
 
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message is one line that names the fix."""
 
 
+def option(default: Any = None, help: str | None = None, choices: tuple | None = None,
+           key: str | None = None) -> Any:
+    """A configuration field with its flag's help and choices; ``key`` renames its flat key
+    (and flag) where the field name alone would be ambiguous."""
+    return dataclasses.field(default=default,
+                             metadata={"help": help, "choices": choices, "key": key})
+
+
 @dataclasses.dataclass
-class TrainConfig(RuntimeRequest):
-    """Everything a training run depends on: the execution choices of
-    :class:`~keras_wrn.runtime.RuntimeRequest` (strategy, precision, XLA, kernels, steps per
-    loop), then the model, data and recipe."""
+class ModelConfig:
+    """A family or preset and the hyperparameters that override it (None: keep the preset's)."""
 
-    # Model: a family or preset, and overrides of its hyperparameters (None: keep).
-    arch: str = "pyramidsepdrop"
-    depth: int | None = None
-    alpha: float | None = None
-    widen_factor: int | None = None
-    bottleneck: bool | None = None
-    multiplicative: bool | None = None
-    drop_rate: float | None = None
-    drop_mode: str | None = None
-    dropout: float | None = None
-    # Data.
-    dataset: str | None = None
-    data_dir: str | None = None
-    val_dir: str | None = None
-    val_split: float = 0.1
-    tfds_data_dir: str | None = None
-    image_size: int | None = None
-    # Recipe (optimizer, schedule, augmentation); None picks the family's paper recipe.
-    recipe: str | None = None
-    epochs: int = 300
-    batch_size: int = 128
-    lr: float = 0.1
-    schedule: str = "step"
-    milestones: list[float] = dataclasses.field(default_factory=list)
-    lr_decay: float = 0.1
-    warmup_epochs: float = 0
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
-    crop_padding: int = 4
-    flip: bool = True
-    cutout: int = 0
-    randaugment_ops: int = 0
-    randaugment_magnitude: float = 0.5
-    mixup: float = 0.0
-    lr_scaling: str = "none"  # "linear": lr x batch_size / the recipe's batch (Goyal et al.)
-    # Execution, besides the runtime request's ("auto" and None: the runtime plan decides).
-    require_gpu: bool = False
-    output_dir: str | None = None
-    checkpoint_steps: int = 0
-    steps_per_epoch: int | None = None
-    eval_batch_size: int = 256
-    seed: int = 0
-    deterministic: bool = False  # TensorFlow's op determinism: reruns are bit-identical
+    arch: str = option("pyramidsepdrop", "family or preset, e.g. pyramidsepdrop, wrn-28-10 "
+                                         "(default pyramidsepdrop)")
+    depth: int | None = option(None, "total depth (the preset's or the family's default)")
+    alpha: float | None = option(None, "PyramidNet total widening")
+    widen_factor: int | None = option(None, "WRN k")
+    bottleneck: bool | None = option(None, "bottleneck blocks")
+    multiplicative: bool | None = option(None, "PyramidNet multiplicative widening")
+    drop_rate: float | None = option(None, "final stochastic-depth death rate p_L")
+    drop_mode: str | None = option(None, "one gate per batch (the papers') or per sample",
+                                   DROP_MODES)
+    dropout: float | None = option(None, "WRN dropout between the convolutions")
 
-    def model_hparams(self) -> dict[str, Any]:
-        """Model keywords the user set (the rest come from the preset or family)."""
-        return {k: getattr(self, k) for k in MODEL_KEYS if getattr(self, k) is not None}
+    def overrides(self) -> dict[str, Any]:
+        """The hyperparameters given, as keywords of ``build_model``."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "arch" and getattr(self, f.name) is not None}
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the images come from and how validation is held out."""
+
+    dataset: str | None = option(None, "TFDS name (default cifar10) or 'synthetic' (offline)")
+    data_dir: str | None = option(None, "image folder, one sub-folder per class")
+    val_dir: str | None = option(None, "validation image folder (default: hold out "
+                                       "--val-split)")
+    val_split: float = option(0.1, "fraction held out per class for validation (default 0.1)")
+    tfds_data_dir: str | None = option(None, "folder with prepared TFDS datasets")
+    image_size: int | None = option(None, "input side (default: the model's, 32 on CIFAR)")
+    eval_batch_size: int = option(256, "batch size of validation (default 256)")
+
+
+@dataclasses.dataclass
+class RecipeConfig:
+    """Optimizer, schedule and augmentation: a named recipe's values, each overridable."""
+
+    name: str | None = option(None, f"{', '.join(RECIPES)} (default: the family's paper "
+                                    f"recipe)", key="recipe")
+    epochs: int = option(300, "training epochs")
+    batch_size: int = option(128, "global batch size")
+    lr: float = option(0.1, "initial learning rate")
+    schedule: str = option("step", "learning-rate decay", SCHEDULES)
+    milestones: list[float] = dataclasses.field(default_factory=list,
+                                                metadata={"help": "epochs of step decay"})
+    lr_decay: float = option(0.1, "step decay factor")
+    warmup_epochs: float = option(0.0, "linear warm-up from 0")
+    momentum: float = option(0.9, "SGD momentum")
+    nesterov: bool = option(True, "Nesterov momentum")
+    weight_decay: float = option(1e-4, "L2 on the weights, as in the papers' Torch code")
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy (0: off)")
+    crop_padding: int = option(4, "random crop padding (0: no crop)")
+    flip: bool = option(True, "random horizontal flips")
+    cutout: int = option(0, "Cutout square side (0: off)")
+    randaugment_ops: int = option(0, "RandAugment ops per image (0: off)")
+    randaugment_magnitude: float = option(0.5, "RandAugment strength (its factor)")
+    mixup: float = option(0.0, "mixup Beta alpha (0: off)")
+    lr_scaling: str = option("none", "linear: LR x global batch / the recipe's batch, with "
+                                     "warm-up past 2x (default none: the papers' values)",
+                             LR_SCALINGS)
+
+
+@dataclasses.dataclass
+class RuntimeConfig(RuntimeRequest):
+    """How and where the run executes: the runtime plan's choices (strategy, precision, XLA,
+    kernels, steps per loop), then the run's folder, checkpoints, seed and determinism."""
+
+    require_gpu: bool = option(False, "stop at once when no GPU is visible")
+    output_dir: str | None = option(None, "default runs/ARCH")
+    checkpoint_steps: int = option(0, "also checkpoint every N steps")
+    steps_per_epoch: int | None = option(None, "cap steps per epoch (smoke runs)")
+    seed: int = option(0, "initial weights, data order and augmentation (default 0)")
+    deterministic: bool = option(False, "the same --seed gives bit-identical runs "
+                                        "(TensorFlow's op determinism; default off)")
+
+    def request(self) -> RuntimeRequest:
+        """The execution choices, for the runtime plan."""
+        return RuntimeRequest(**{f.name: getattr(self, f.name)
+                                 for f in dataclasses.fields(RuntimeRequest)})
+
+
+SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "recipe": RecipeConfig,
+                             "runtime": RuntimeConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One flat key (and flag) of the configuration: its section, field and type."""
+
+    section: str
+    field: dataclasses.Field
+    hint: Any
+
+    @property
+    def flag(self) -> str:
+        return "--" + key_of(self.field).replace("_", "-")
+
+
+def key_of(field: dataclasses.Field) -> str:
+    return field.metadata.get("key") or field.name
+
+
+def _keys() -> dict[str, Key]:
+    keys = {}
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            keys[key_of(field)] = Key(section, field, hints[field.name])
+    return keys
+
+
+KEYS: dict[str, Key] = _keys()
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run depends on, in four sections."""
+
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    recipe: RecipeConfig = dataclasses.field(default_factory=RecipeConfig)
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> TrainConfig:
+        """From flat keys (``KEYS``), each given to its section."""
+        sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        for key, value in values.items():
+            sections[KEYS[key].section][KEYS[key].field.name] = value
+        return cls(**{name: SECTIONS[name](**kwargs) for name, kwargs in sections.items()})
+
+    def flat(self) -> dict[str, Any]:
+        """The flat keys and their values."""
+        return {key: getattr(getattr(self, k.section), k.field.name) for key, k in KEYS.items()}
 
     def input_size(self) -> int:
         """Image side length: ``image_size`` or the model preset's input size."""
-        return self.image_size or registry.resolve(self.arch)[1]["input_shape"][0]
-
-    def runtime_request(self) -> RuntimeRequest:
-        """The execution choices, for the runtime plan."""
-        return RuntimeRequest(**{key: getattr(self, key) for key in RUNTIME_KEYS})
+        return self.data.image_size or registry.resolve(self.model.arch)[1]["input_shape"][0]
 
     def scaled_lr(self) -> tuple[float, float]:
         """(learning rate, warm-up epochs) after ``lr_scaling``: linear multiplies the LR by
         the global batch over the recipe's and, past a factor of 2, warms up over 5 epochs
         (at most a tenth of the run)."""
-        if self.lr_scaling == "none":
-            return self.lr, self.warmup_epochs
-        factor = self.batch_size / RECIPES[self.recipe]["batch_size"]
-        warmup = self.warmup_epochs
+        recipe = self.recipe
+        if recipe.lr_scaling == "none":
+            return recipe.lr, recipe.warmup_epochs
+        factor = recipe.batch_size / RECIPES[recipe.name]["batch_size"]
+        warmup = recipe.warmup_epochs
         if factor > 2:
-            warmup = max(warmup, min(SCALED_WARMUP_EPOCHS, self.epochs / 10))
-        return self.lr * factor, warmup
+            warmup = max(warmup, min(SCALED_WARMUP_EPOCHS, recipe.epochs / 10))
+        return recipe.lr * factor, warmup
 
     def to_dict(self) -> dict[str, Any]:
+        """Nested by section, as ``config.json`` holds it."""
         return dataclasses.asdict(self)
 
 
-FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+def flatten(values: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Flat keys from a file's mapping, nested by section or flat (dashes read as
+    underscores). Raises ConfigError naming a renamed or unknown key."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        key = key.replace("-", "_")
+        if key in SECTIONS and isinstance(value, dict):
+            names = {f.name: key_of(f) for f in dataclasses.fields(SECTIONS[key])}
+            for name, item in value.items():
+                name = name.replace("-", "_")
+                if name not in names:
+                    _unknown(f"{key}.{name}", name, source)
+                flat[names[name]] = item
+        elif key in KEYS:
+            flat[key] = value
+        else:
+            _unknown(key, key, source)
+    return flat
+
+
+def _unknown(where: str, name: str, source: str) -> None:
+    if name in RENAMED:
+        raise ConfigError(f"{source} key {where} was renamed: use {RENAMED[name]}.")
+    raise ConfigError(f"unknown option {where} in {source}; see train.py --help.")
 
 
 def read_config_file(path: str) -> dict[str, Any]:
-    """Keys and values of a JSON or YAML file (dashes in keys read as underscores)."""
+    """The flat keys and values of a JSON or YAML config file (nested by section or flat)."""
+    return flatten(read_mapping(path), f"config file {path}:")
+
+
+def read_mapping(path: str) -> dict[str, Any]:
+    """The mapping a JSON or YAML file holds, dashes in its top-level keys read as
+    underscores; ConfigError (one line) if it is missing or not a mapping."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"config file {path} does not exist; pass --config FILE.json|.yaml.")
@@ -160,77 +283,83 @@ def _expected(hint: Any) -> str:
 
 def check_types(values: dict[str, Any]) -> None:
     """Raises ConfigError naming the first option whose value has the wrong type."""
-    hints = typing.get_type_hints(TrainConfig)
     for key, value in values.items():
-        if _fits(value, hints[key]):
+        hint = KEYS[key].hint
+        if _fits(value, hint):
             continue
-        hint = ""
-        if isinstance(value, str) and hints[key] in (float, float | None):
+        extra = ""
+        if isinstance(value, str) and hint in (float, float | None):
             try:
                 float(value)
-                hint = " (YAML reads a number such as 1e-3 as text: write 1.0e-3)"
+                extra = " (YAML reads a number such as 1e-3 as text: write 1.0e-3)"
             except ValueError:
                 pass
-        raise ConfigError(f"--{key.replace('_', '-')} (config key {key}) must be "
-                          f"{_expected(hints[key])}, got {value!r}{hint}.")
+        raise ConfigError(f"{KEYS[key].flag} (config key {KEYS[key].section}.{key}) must be "
+                          f"{_expected(hint)}, got {value!r}{extra}.")
 
 
 def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = None) -> TrainConfig:
-    """defaults < recipe < config file < command line (only options the user gave), each value
-    checked by type and range before anything is built or written."""
+    """defaults < recipe < config file < command line, from flat keys (the flags given, and
+    :func:`read_config_file`'s values), each value checked by type and range before anything is
+    built or written."""
     given = dict(file_values or {})
     given.update({k: v for k, v in cli.items() if v is not None})
-    unknown = sorted(set(given) - FIELDS)
+    unknown = sorted(set(given) - set(KEYS))
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}; see train.py --help.")
     check_types(given)
-    arch = given.get("arch", TrainConfig.arch)
+    arch = given.get("arch", ModelConfig.arch)
     try:
         family, _ = registry.resolve(arch)
-        model_keys = {k: given[k] for k in MODEL_KEYS if given.get(k) is not None}
+        model_keys = {k: given[k] for k in given
+                      if KEYS[k].section == "model" and k != "arch" and given[k] is not None}
         registry.check(arch, **model_keys)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     recipe = given.get("recipe") or FAMILY_RECIPES[family]
     if recipe not in RECIPES:
         raise ConfigError(f"unknown recipe {recipe!r}; recipes: {', '.join(sorted(RECIPES))}.")
-    config = TrainConfig(**{**RECIPES[recipe], **given, "recipe": recipe})
+    config = TrainConfig.from_flat({**RECIPES[recipe], **given, "recipe": recipe})
     validate(config)
     return config
 
 
+def _choices_check(config: TrainConfig) -> list[tuple[bool, str]]:
+    """A check per field with choices: its value is one of them (None passes as unset)."""
+    checks = []
+    for k in KEYS.values():
+        choices = k.field.metadata.get("choices")
+        value = getattr(getattr(config, k.section), k.field.name)
+        if choices and value is not None:
+            checks.append((value in choices, f"{k.flag} must be one of {', '.join(choices)}, "
+                                             f"got {value!r}"))
+    return checks
+
+
 def validate(config: TrainConfig) -> None:
     """Raises ConfigError on values no run can use."""
+    recipe, data, runtime = config.recipe, config.data, config.runtime
     checks = [
-        (config.epochs >= 1, f"--epochs must be >= 1, got {config.epochs}"),
-        (config.batch_size >= 1, f"--batch-size must be >= 1, got {config.batch_size}"),
-        (config.lr > 0, f"--lr must be > 0, got {config.lr}"),
-        (config.schedule in SCHEDULES,
-         f"--schedule must be one of {', '.join(SCHEDULES)}, got {config.schedule!r}"),
-        (config.strategy in STRATEGIES,
-         f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}"),
-        (config.precision in PRECISIONS,
-         f"--precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}"),
-        (config.all_reduce in ALL_REDUCES,
-         f"--all-reduce must be one of {', '.join(ALL_REDUCES)}, got {config.all_reduce!r}"),
-        (config.lr_scaling in LR_SCALINGS,
-         f"--lr-scaling must be one of {', '.join(LR_SCALINGS)}, got {config.lr_scaling!r}"),
-        (config.cpu_devices >= 0, f"--cpu-devices must be >= 0, got {config.cpu_devices}"),
-        (config.steps_per_loop is None or config.steps_per_loop >= 1,
-         f"--steps-per-loop must be >= 1, got {config.steps_per_loop}"),
-        (config.steps_per_epoch is None or config.steps_per_epoch >= 1,
-         f"--steps-per-epoch must be >= 1, got {config.steps_per_epoch}"),
-        (config.eval_batch_size >= 1,
-         f"--eval-batch-size must be >= 1, got {config.eval_batch_size}"),
-        (0 <= config.val_split < 1, f"--val-split must be in [0, 1), got {config.val_split}"),
-        (config.weight_decay >= 0, f"--weight-decay must be >= 0, got {config.weight_decay}"),
-        (0 <= config.label_smoothing < 1,
-         f"--label-smoothing must be in [0, 1), got {config.label_smoothing}"),
-        (config.mixup >= 0, f"--mixup must be >= 0, got {config.mixup}"),
-        (config.checkpoint_steps >= 0,
-         f"--checkpoint-steps must be >= 0, got {config.checkpoint_steps}"),
-        (config.image_size is None or config.image_size >= 8,
-         f"--image-size must be >= 8, got {config.image_size}"),
+        (recipe.epochs >= 1, f"--epochs must be >= 1, got {recipe.epochs}"),
+        (recipe.batch_size >= 1, f"--batch-size must be >= 1, got {recipe.batch_size}"),
+        (recipe.lr > 0, f"--lr must be > 0, got {recipe.lr}"),
+        *_choices_check(config),
+        (runtime.cpu_devices >= 0, f"--cpu-devices must be >= 0, got {runtime.cpu_devices}"),
+        (runtime.steps_per_loop is None or runtime.steps_per_loop >= 1,
+         f"--steps-per-loop must be >= 1, got {runtime.steps_per_loop}"),
+        (runtime.steps_per_epoch is None or runtime.steps_per_epoch >= 1,
+         f"--steps-per-epoch must be >= 1, got {runtime.steps_per_epoch}"),
+        (data.eval_batch_size >= 1,
+         f"--eval-batch-size must be >= 1, got {data.eval_batch_size}"),
+        (0 <= data.val_split < 1, f"--val-split must be in [0, 1), got {data.val_split}"),
+        (recipe.weight_decay >= 0, f"--weight-decay must be >= 0, got {recipe.weight_decay}"),
+        (0 <= recipe.label_smoothing < 1,
+         f"--label-smoothing must be in [0, 1), got {recipe.label_smoothing}"),
+        (recipe.mixup >= 0, f"--mixup must be >= 0, got {recipe.mixup}"),
+        (runtime.checkpoint_steps >= 0,
+         f"--checkpoint-steps must be >= 0, got {runtime.checkpoint_steps}"),
+        (data.image_size is None or data.image_size >= 8,
+         f"--image-size must be >= 8, got {data.image_size}"),
     ]
     for ok, message in checks:
         if not ok:

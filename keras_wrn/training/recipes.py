@@ -1,5 +1,6 @@
-"""The papers' training schedules as named recipes (data). Every value can be overridden from the
-command line or a config file. Epoch milestones assume the CIFAR training set."""
+"""The papers' training schedules as named recipes (data): values of the configuration's recipe
+section only, each overridable from the command line or a config file. Epoch milestones assume
+the CIFAR training set."""
 
 from __future__ import annotations
 
@@ -38,12 +39,11 @@ RECIPES: dict[str, dict[str, Any]] = {
         "milestones": [], "lr_decay": 0.1, "warmup_epochs": 0.5,
         "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "label_smoothing": 0.1,
     },
-    # The README quick start on synthetic data: a few short epochs, too short to repay XLA
-    # fusion's compile time.
+    # The README quick start on synthetic data: a few short epochs.
     "quick": {
         "epochs": 4, "batch_size": 64, "lr": 0.05, "schedule": "cosine",
         "milestones": [], "lr_decay": 0.1, "warmup_epochs": 0,
-        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "xla_fusion": False,
+        "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
     },
 }
 

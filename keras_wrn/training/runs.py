@@ -11,12 +11,13 @@ import keras
 
 from keras_wrn.data import DataSource, load_data
 from keras_wrn.models.registry import deep_graphs
+from keras_wrn.training.config import TrainConfig, read_config_file
 
 
 @dataclasses.dataclass
 class TrainedRun:
     """A `.keras` model and, when it came from a training output directory, that run's
-    ``config.json`` and ``run.json`` (class names, sizes)."""
+    ``config.json`` (as flat keys) and ``run.json`` (class names, sizes)."""
 
     model: keras.Model
     config: dict[str, Any]
@@ -30,9 +31,10 @@ def load_run(path: str | Path) -> TrainedRun:
     path = Path(path)
     config, info = {}, {}
     if path.is_dir():
-        for name, target in (("config.json", config), ("run.json", info)):
-            if (path / name).is_file():
-                target.update(json.loads((path / name).read_text()))
+        if (path / "config.json").is_file():
+            config = read_config_file(str(path / "config.json"))
+        if (path / "run.json").is_file():
+            info = json.loads((path / "run.json").read_text())
         path = path / "model.keras"
     if not path.is_file():
         raise ValueError(f"no model at {path}; pass a .keras file or a training output "
@@ -53,3 +55,39 @@ def load_run_data(config: dict[str, Any], image_size: int,
                      val_dir=config.get("val_dir"), val_split=config.get("val_split", 0.1),
                      tfds_data_dir=tfds_data_dir or config.get("tfds_data_dir"),
                      seed=config.get("seed", 0))
+
+
+def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSource:
+    """The data of a resolved configuration (``for_selection``: never a TFDS test split)."""
+    data = config.data
+    return load_data(data.dataset, config.input_size(), data_dir=data.data_dir,
+                     val_dir=data.val_dir, val_split=data.val_split,
+                     tfds_data_dir=data.tfds_data_dir, seed=config.runtime.seed,
+                     for_selection=for_selection)
+
+
+def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str | None = None,
+                    tfds_data_dir: str | None = None) -> tuple[DataSource, Any]:
+    """(source, unbatched examples) to measure ``run`` on: every image of ``data_dir``, the
+    held-out split of ``dataset``, or else the validation split the run trained with.
+    ValueError (one line) when there is none or its classes do not match the model's."""
+    size = run.model.input_shape[1]
+    if data_dir:
+        source = load_data(None, size, data_dir=data_dir, val_split=0.0)
+        examples = source.train
+    elif dataset:
+        source = load_data(dataset, size, tfds_data_dir=tfds_data_dir)
+        examples = source.val
+    elif run.config:
+        source = load_run_data(run.config, size, tfds_data_dir)
+        examples = source.val
+    else:
+        raise ValueError("no evaluation data: pass --data-dir DIR or --dataset NAME.")
+    if examples is None:
+        raise ValueError("that data has no held-out split; pass --data-dir DIR to evaluate a "
+                         "folder.")
+    if source.num_classes != run.model.output_shape[-1]:
+        raise ValueError(f"the data has {source.num_classes} classes but the model predicts "
+                         f"{run.model.output_shape[-1]}; evaluate on the data the model was "
+                         f"trained for.")
+    return source, examples

@@ -55,32 +55,39 @@ class PreemptedError(Exception):
         self.exit_code = exit_code
 
 
+def log_line(message: str) -> None:
+    """Prints a progress line at once: piped to a file or a scheduler's log, the lines before
+    a kill -9 are not lost in Python's buffer."""
+    print(message, flush=True)
+
+
 class Trainer:
-    """Trains ``config.arch`` on ``data`` under ``strategy``, writing to ``output_dir``, as
+    """Trains ``config.model.arch`` on ``data`` under ``strategy``, writing to ``output_dir``, as
     ``plan`` says (default: the plan for ``config`` on the devices TensorFlow sees)."""
 
     def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy, data: DataSource,
-                 output_dir: str | Path, log: Callable[[str], None] = print,
+                 output_dir: str | Path, log: Callable[[str], None] = log_line,
                  plan: RuntimePlan | None = None):
         self.config, self.strategy, self.data, self.log = config, strategy, data, log
-        self.plan = plan or current_plan(config.runtime_request())
+        self.plan = plan or current_plan(config.runtime.request(), config.recipe.epochs)
         self.output_dir = Path(output_dir)
         self.chief = is_chief(strategy)
         self.replicas = strategy.num_replicas_in_sync
-        if config.batch_size % self.replicas:
-            raise ConfigError(f"--batch-size {config.batch_size} is not divisible by the "
-                              f"{self.replicas} replicas; use a multiple of {self.replicas}.")
-        full_epoch = data.train_size // config.batch_size
+        if config.recipe.batch_size % self.replicas:
+            raise ConfigError(f"--batch-size {config.recipe.batch_size} is not divisible by "
+                              f"the {self.replicas} replicas; use a multiple of {self.replicas}.")
+        full_epoch = data.train_size // config.recipe.batch_size
         if full_epoch < 1:
-            raise ConfigError(f"--batch-size {config.batch_size} exceeds the {data.train_size} "
-                              f"training examples; use a smaller batch.")
-        self.steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
+            raise ConfigError(f"--batch-size {config.recipe.batch_size} exceeds the "
+                              f"{data.train_size} training examples; use a smaller batch.")
+        self.steps_per_epoch = min(config.runtime.steps_per_epoch or full_epoch, full_epoch)
         if self.chief:
             log(self.plan.summary())
-        if config.deterministic:  # process-wide, and for good: what the run asked for
+        if config.runtime.deterministic:  # process-wide, and for good: what the run asked for
             tf.config.experimental.enable_op_determinism()
         self.image_size = config.input_size()
-        keras.utils.set_random_seed(config.seed)  # same initial weights on every replica/run
+        # The same initial weights on every replica and run.
+        keras.utils.set_random_seed(config.runtime.seed)
         self.lr, warmup_epochs = config.scaled_lr()
         previous_policy = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.plan.mixed_precision_policy)  # the layers keep it
@@ -134,19 +141,19 @@ class Trainer:
         """The model, schedule, optimizer and position counters (under the strategy's scope)."""
         config = self.config
         self.model = build_model(
-            config.arch, num_classes=self.data.num_classes,
+            config.model.arch, num_classes=self.data.num_classes,
             input_shape=(self.image_size, self.image_size, 3),
-            sync_bn=self.replicas > 1, seed=config.seed, **config.model_hparams(),
+            sync_bn=self.replicas > 1, seed=config.runtime.seed, **config.model.overrides(),
         )
         self.schedule = WarmupDecay(
-            self.lr, total_steps=config.epochs * self.steps_per_epoch,
+            self.lr, total_steps=config.recipe.epochs * self.steps_per_epoch,
             warmup_steps=round(warmup_epochs * self.steps_per_epoch),
-            kind=config.schedule,
-            boundaries=[round(m * self.steps_per_epoch) for m in config.milestones],
-            decay=config.lr_decay,
+            kind=config.recipe.schedule,
+            boundaries=[round(m * self.steps_per_epoch) for m in config.recipe.milestones],
+            decay=config.recipe.lr_decay,
         )
-        optimizer = keras.optimizers.SGD(self.schedule, momentum=config.momentum,
-                                         nesterov=config.nesterov)
+        optimizer = keras.optimizers.SGD(self.schedule, momentum=config.recipe.momentum,
+                                         nesterov=config.recipe.nesterov)
         if self.plan.precision == "fp16":
             optimizer = ReplicaSyncedLossScaleOptimizer(optimizer)
         optimizer.build(self.model.trainable_variables)
@@ -173,21 +180,21 @@ class Trainer:
         steps in one host call. Both return [mean loss, accuracy] summed over their steps and
         the last step's learning rate, in one tensor: one host read per call."""
         config, model, optimizer = self.config, self.model, self.optimizer
-        global_batch, replicas = config.batch_size, self.replicas
+        global_batch, replicas = config.recipe.batch_size, self.replicas
         scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
         def replica_step(images, labels):
             with tf.GradientTape() as tape:
                 logits = tf.cast(model(images, training=True), tf.float32)
                 per_example = keras.losses.categorical_crossentropy(
-                    labels, logits, from_logits=True, label_smoothing=config.label_smoothing)
+                    labels, logits, from_logits=True, label_smoothing=config.recipe.label_smoothing)
                 loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
                 total = loss
-                if config.weight_decay:
+                if config.recipe.weight_decay:
                     # Coupled L2 on every weight, as torch.optim.SGD(weight_decay=...) in the
                     # papers' code; divided by the replicas because gradients are summed.
                     l2 = tf.add_n([tf.reduce_sum(tf.square(w)) for w in model.trainable_weights])
-                    total += 0.5 * config.weight_decay * l2 / replicas
+                    total += 0.5 * config.recipe.weight_decay * l2 / replicas
                 if scale_loss:
                     total = optimizer.scale_loss(total)
             grads = tape.gradient(total, model.trainable_weights)
@@ -233,9 +240,9 @@ class Trainer:
         return self.strategy.experimental_distribute_dataset(distribute_options(dataset))
 
     def _augmentation(self) -> AugmentConfig:
-        """The augmentation fields of the (flat) training configuration."""
+        """The augmentation fields of the configuration's recipe."""
         names = [f.name for f in dataclasses.fields(AugmentConfig)]
-        return AugmentConfig(**{name: getattr(self.config, name) for name in names})
+        return AugmentConfig(**{name: getattr(self.config.recipe, name) for name in names})
 
     def _position(self, epoch: int, step: int) -> None:
         """The checkpoint's position: the next batch, and the sums of the epoch until it."""
@@ -269,7 +276,7 @@ class Trainer:
             self._preemption.save_checkpoint_if_preempted()
         else:
             self._stop_if_signalled(epoch, step)
-        every = self.config.checkpoint_steps
+        every = self.config.runtime.checkpoint_steps
         if every and step % every == 0 and step < self.steps_per_epoch:
             self._save_checkpoint(epoch, step)
 
@@ -292,13 +299,14 @@ class Trainer:
             else tf.summary.create_noop_writer()
         val_data = None
         if self.data.val is not None:
-            val_data = eval_dataset(self.data.val, self.data.num_classes, config.eval_batch_size)
+            val_data = eval_dataset(self.data.val, self.data.num_classes,
+                                    config.data.eval_batch_size)
         # Multi-worker: PreemptionCheckpointHandler takes SIGTERM, and a Ctrl-C on one worker
         # cannot make the others save with it, so it stops that worker at once.
         stops = [] if self._preemption is not None else [signal.SIGTERM, signal.SIGINT]
         previous = {signum: signal.signal(signum, self._on_signal) for signum in stops}
         try:
-            for epoch in range(start_epoch, config.epochs):
+            for epoch in range(start_epoch, config.recipe.epochs):
                 skip = start_step if epoch == start_epoch else 0
                 record = self._run_epoch(epoch, skip, val_data)
                 history.append(record)
@@ -310,7 +318,7 @@ class Trainer:
                             if key != "epoch":
                                 tf.summary.scalar(key, value)
                     writer.flush()
-                if epoch + 1 < config.epochs:
+                if epoch + 1 < config.recipe.epochs:
                     self._stop_if_signalled(epoch + 1, 0)
         finally:
             for signum, handler in previous.items():
@@ -333,19 +341,20 @@ class Trainer:
         """Steps in the host call starting after ``step``: the plan's steps per loop, cut at
         the epoch's end and at the next periodic checkpoint."""
         length = min(self.plan.steps_per_loop, self.steps_per_epoch - step)
-        every = self.config.checkpoint_steps
+        every = self.config.runtime.checkpoint_steps
         return min(length, every - step % every) if every else length
 
     def _run_epoch(self, epoch: int, skip: int, val_data) -> dict[str, Any]:
         config = self.config
-        dataset = train_dataset(self.data.train, self.data.num_classes, config.batch_size,
-                                epoch, config.seed, self._augmentation(), skip_batches=skip)
+        dataset = train_dataset(self.data.train, self.data.num_classes,
+                                config.recipe.batch_size, epoch, config.runtime.seed,
+                                self._augmentation(), skip_batches=skip)
         dataset = dataset.take(self.steps_per_epoch - skip)
         progress = keras.utils.Progbar(self.steps_per_epoch, verbose=1 if self.chief else 0,
                                        stateful_metrics=["loss", "acc", "lr"])
         progress.update(skip)
         if self.chief:
-            self.log(f"epoch {epoch + 1}/{config.epochs}")
+            self.log(f"epoch {epoch + 1}/{config.recipe.epochs}")
         lr = math.nan
         self._sums = self.epoch_sums.numpy() if skip else np.zeros(2)
         step, start = skip, time.perf_counter()
@@ -363,7 +372,8 @@ class Trainer:
             "train_loss": self._sums[0] / step,
             "train_acc": self._sums[1] / step,
             "lr": lr,
-            "images_per_s": (step - skip) * config.batch_size / seconds if seconds else math.nan,
+            "images_per_s": ((step - skip) * config.recipe.batch_size / seconds if seconds
+                             else math.nan),
             "epoch_seconds": seconds,
         }
         if val_data is not None:

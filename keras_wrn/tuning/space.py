@@ -49,10 +49,10 @@ def load_space(family: str, path: str | None = None) -> dict[str, Any]:
     """The family's default space, with the entries of a YAML/JSON file replacing its own."""
     space = dict(DEFAULT_SPACES[family])
     if path:
-        from keras_wrn.training.config import ConfigError, read_config_file
+        from keras_wrn.training.config import ConfigError, read_mapping
 
         try:
-            space.update(read_config_file(path))
+            space.update(read_mapping(path))
         except ConfigError as err:
             raise SpaceError(str(err).replace("config file", "search-space file")) from None
     unknown = sorted(set(space) - allowed_keys(family))

@@ -3,8 +3,8 @@ search uses the same data pipeline, recipes, distribution strategy and checkpoin
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,6 @@ from typing import Any
 import keras
 import keras_tuner as kt
 import tensorflow as tf
-from keras_tuner.src import utils as kt_utils
 
 from keras_wrn.data import DataSource
 from keras_wrn.models import build_model
@@ -32,28 +31,14 @@ ORACLES = {
 MAX_PROPOSALS = 200
 
 
-def _atomic_save_json(path: str, obj: Any) -> str:
-    """keras-tuner's save_json, but written to a temporary file and renamed into place: its own
-    writes truncate oracle.json first, so a kill -9 mid-write left a search that cannot resume
-    (JSONDecodeError on reload)."""
-    text = json.dumps(obj)
+def atomic_save_json(path: str, obj: Any) -> None:
+    """Writes ``obj`` as JSON to a temporary file renamed into place. keras-tuner's own writer
+    truncates oracle.json first, so a kill -9 mid-write left a search that cannot resume
+    (JSONDecodeError on reload); the oracle and tuner below save through this instead."""
     tmp = f"{path}.tmp"
     with tf.io.gfile.GFile(tmp, "w") as file:
-        file.write(text)
+        file.write(json.dumps(obj))
     tf.io.gfile.rename(tmp, path, overwrite=True)
-    return text
-
-
-@contextlib.contextmanager
-def _atomic_json_writes():
-    """Every keras-tuner ``Stateful.save`` (oracle, trials) writes atomically, for the duration
-    of one search only: other keras-tuner users in the process keep its own writer."""
-    original = kt_utils.save_json
-    kt_utils.save_json = _atomic_save_json
-    try:
-        yield
-    finally:
-        kt_utils.save_json = original
 
 
 def count_params(arch: str, num_classes: int, **hparams: Any) -> int:
@@ -83,6 +68,13 @@ def make_oracle(kind: str, space: dict[str, Any], max_trials: int, max_epochs: i
                     return result
                 self.smallest_rejected = min(count, self.smallest_rejected or count)
             return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+
+        def save(self):  # keras-tuner's Oracle.save, written atomically
+            atomic_save_json(self._get_oracle_fname(), self.get_state())
+
+        def _save_trial(self, trial):  # keras-tuner's, written atomically
+            atomic_save_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+                             trial.get_state())
 
         def reload(self):
             # A kill between a trial's save and the oracle's save leaves a finished trial marked
@@ -120,9 +112,11 @@ class TrainerTuner(kt.Tuner):
         self.base, self.family, self.strategy, self.data = base, family, strategy, data
         self.plan = plan
 
-    def search(self, *args, **kwargs) -> None:
-        with _atomic_json_writes():
-            super().search(*args, **kwargs)
+    def save(self) -> None:
+        """keras-tuner's BaseTuner.save (the oracle, then the tuner's state), atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        atomic_save_json(self._get_tuner_fname(), self.get_state())
 
     def trial_config(self, values: dict[str, Any]) -> TrainConfig:
         values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
@@ -131,7 +125,7 @@ class TrainerTuner(kt.Tuner):
     def run_trial(self, trial, **kwargs):
         config = self.trial_config(trial.hyperparameters.values)
         if "tuner/epochs" in trial.hyperparameters.values:  # Hyperband's budget for the trial
-            config.epochs = trial.hyperparameters.values["tuner/epochs"]
+            config.recipe.epochs = trial.hyperparameters.values["tuner/epochs"]
         start = time.perf_counter()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
         trainer = Trainer(config, self.strategy, self.data, trial_dir / "run",
