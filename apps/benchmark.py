@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError
     from keras_wrn.training import ConfigError
+    from keras_wrn.training.artifacts import write_json
 
     try:
         result = {"train": _train, "infer": _infer, "pipeline": _pipeline,
@@ -284,8 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     name = getattr(args, "arch", args.kind)
     output = Path(args.output) if args.output else \
         RESULTS / f"{args.kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(output, result)  # atomically, folders made as needed
     print(json.dumps(result, indent=None if args.json else 2))
 
 

@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune-epochs", type=int, default=1)
     p.add_argument("--fine-tune-steps", type=int, help="cap steps per QAT/pruning epoch")
     p.add_argument("--threads", type=int, default=1, help="LiteRT threads for latency")
+    p.add_argument("--lesion", type=int, nargs="+", default=[], metavar="K",
+                   help="depth ladder: also export the model without the K residual blocks "
+                        "whose deletion costs least top-1 on the evaluation data, for each K "
+                        "(in the first of --formats that is tflite_fp32, _fp16, _dynamic, "
+                        "_int8 or _int8_io)")
     return p
 
 
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
                             prune_epochs=args.prune_epochs, fine_tune_steps=args.fine_tune_steps,
-                            threads=args.threads)
+                            threads=args.threads, lesion=tuple(args.lesion))
     for flag, value, least in (("--calibration-examples", args.calibration_examples, 1),
                                ("--eval-examples", args.eval_examples, 0),
                                ("--qat-epochs", args.qat_epochs, 0),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from _app import fail, guarded
@@ -72,9 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     result["model_path"] = str(args.model)
     output.mkdir(parents=True, exist_ok=True)
     # The plot is written next to its final name and renamed: never half a PNG.
-    with tempfile.NamedTemporaryFile(dir=output, suffix=".png", delete=False) as tmp:
-        plot(result, tmp.name, title=f"{run.model.name}: residual blocks deleted at test time")
-    os.replace(tmp.name, output / "lesion.png")
+    tmp = output / ".lesion.png.tmp"
+    try:
+        plot(result, str(tmp), title=f"{run.model.name}: residual blocks deleted at test time")
+        os.replace(tmp, output / "lesion.png")
+    finally:
+        tmp.unlink(missing_ok=True)
     write_json(output / "lesion.json", result)
     worst = min(result["single"], key=lambda r: r["top1"])
     print(f"{result['blocks']} blocks, top-1 {result['baseline_top1']:.4f}; one deleted: "

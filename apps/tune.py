@@ -86,15 +86,20 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.arch not in registry.list_families():
         fail(f"--arch takes a family ({', '.join(registry.list_families())}), got {args.arch!r}.")
-    if args.max_trials < 1 or args.epochs < 1:
-        fail("--max-trials and --epochs must be >= 1.")
-    if args.seed < 0:
-        fail(f"--seed must be >= 0, got {args.seed}.")
+    if args.max_trials < 1:
+        fail(f"--max-trials must be >= 1, got {args.max_trials}.")
     base = {k: v for k, v in given_config(args).items() if k != "output_dir"}  # per trial
     try:
         space = load_space(args.arch, args.space)
+        # A flag for a key the space sets would be overridden by every trial: refuse it.
+        searched = sorted(set(base) & set(to_overrides(args.arch, smallest_corners(space)[0])))
+        if searched:
+            key = searched[0]
+            fail(f"--{key.replace('_', '-')} is set by the search space, which every trial "
+                 f"would follow; to fix it, write `{key}: {base[key]}` in a --space file.")
         config = resolve_config(base)
-        plan, strategy = start(config.runtime.request(), epochs=config.recipe.epochs)
+        plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
+                               epochs=config.recipe.epochs)
         data = load_config_data(config, for_selection=True)
     except (SpaceError, ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))

@@ -107,7 +107,9 @@ def test_config_json_is_nested_by_section_and_flat_files_still_load(tmp_path):
             nested["runtime"]["precision"], nested["data"]["val_split"]) == \
         ("wrn-16-8", 0.05, "wrn-cifar", "bf16", 0.2)
     (tmp_path / "nested.json").write_text(json.dumps(nested))
-    (tmp_path / "flat.json").write_text(json.dumps(config.flat()))  # a file before sections
+    flat = {name: getattr(getattr(config, key.section), key.field.name)
+            for name, key in KEYS.items()}
+    (tmp_path / "flat.json").write_text(json.dumps(flat))  # as files were before sections
     for name in ("nested.json", "flat.json"):
         assert resolve_config({}, read_config_file(str(tmp_path / name))) == config
 
@@ -117,7 +119,9 @@ def test_config_json_is_nested_by_section_and_flat_files_still_load(tmp_path):
     ('{"runtime": {"mixed_precision": null}}',
      "key runtime.mixed_precision was renamed: use precision"),
     ('{"recipe": {"warmup": 5}}', "unknown option recipe.warmup"),
-    ('{"model": {"lr": 0.1}}', "unknown option model.lr"),  # a key in the wrong section
+    ('{"model": {"lr": 0.1}}', "key model.lr belongs in section recipe: write recipe.lr"),
+    ('{"recipe": {"warmup_epochs": 1, "seed": 3}}',
+     "key recipe.seed belongs in section runtime: write runtime.seed"),
 ])
 def test_renamed_and_misplaced_keys_are_one_line_errors(tmp_path, text, message):
     path = tmp_path / "old.json"
@@ -159,3 +163,17 @@ def test_train_tune_and_benchmark_spell_every_configuration_flag_alike():
     # What a flag reads, a config file reads under the same name.
     args = load_app("train").build_parser().parse_args(["--widen-factor", "4", "--no-flip"])
     assert given_config(args) == {"widen_factor": 4, "flip": False}
+
+
+def test_an_older_runs_folder_still_loads_for_evaluation_and_export(tmp_path):
+    """A key this version renamed or dropped does not stop evaluate/export/lesion reading the
+    run's data keys (a new training run with that file is refused, as above)."""
+    import keras_wrn
+    from keras_wrn.training.runs import load_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    keras_wrn.build_model("resnet", depth=8).save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"arch": "resnet", "dataset": "synthetic",
+                                                 "val_split": 0.2, "mixed_precision": None}))
+    assert load_run(run).config == {"arch": "resnet", "dataset": "synthetic", "val_split": 0.2}

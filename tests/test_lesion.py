@@ -93,3 +93,31 @@ def test_lesion_app_writes_the_json_and_the_plot(tmp_path):
     assert (out / "lesion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in out.iterdir()) == ["lesion.json", "lesion.png"]
     assert "3 blocks, top-1" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_export_depth_ladder_deletes_the_cheapest_blocks_for_real(tmp_path):
+    path = tmp_path / "m.keras"
+    keras_wrn.build_model("resnet", depth=14).save(path)
+    result = call_app("export.py", "--model", path, "--name", "m", "--export-dir",
+                      tmp_path / "exports", "--formats", "tflite_fp32", "--eval-dataset",
+                      "synthetic", "--eval-examples", "64", "--lesion", "1", "3")
+    report = json.loads((tmp_path / "exports" / "m" / "report.json").read_text())
+    rows = {row["format"]: row for row in report["formats"]}
+    full, one, three = (rows[f] for f in ("tflite_fp32", "tflite_fp32_minus1",
+                                          "tflite_fp32_minus3"))
+    assert (one["blocks_removed"], three["blocks_removed"]) == (1, 3)
+    assert one["removed"] == three["removed"][:1]  # one ladder: each rung deletes more
+    assert len(set(three["removed"])) == 3
+    # The deleted branches' weights are not in the files.
+    assert full["size_bytes"] > one["size_bytes"] > three["size_bytes"]
+    for row in (one, three):
+        assert 0 <= row["agreement"] <= 1 and "top1" in row and row["latency_ms"] > 0
+        assert (tmp_path / "exports" / "m" / "tflite" / "1" / f"{row['format']}.tflite").is_file()
+    assert "tflite_fp32_minus3" in result.stdout
+    too_many = call_app("export.py", "--model", path, "--name", "m2", "--export-dir",
+                        tmp_path / "exports", "--formats", "tflite_fp32", "--eval-dataset",
+                        "synthetic", "--lesion", "6", check=False)
+    assert too_many.returncode == 2
+    assert "--lesion 6: the model has 6 residual blocks; delete fewer" in too_many.stderr
+    assert not (tmp_path / "exports" / "m2").exists()  # refused before the first byte

@@ -20,7 +20,9 @@ from keras_wrn.tuning import (
     load_space,
     make_oracle,
     smallest_corners,
+    to_overrides,
 )
+from keras_wrn.tuning.space import depth_of
 
 SEARCH = ["--arch", "pyramidsepdrop", "--tuner", "random", "--epochs", "1",
           "--steps-per-epoch", "4", "--dataset", "synthetic", "--recipe", "quick"]
@@ -106,6 +108,20 @@ def test_the_same_seed_proposes_the_same_trials(kind):
 
     assert proposals(0) == proposals(0)
     assert proposals(0) != proposals(1)
+
+
+def test_hyperband_proposals_resolve_to_training_configurations():
+    """Hyperband adds its budget (tuner/epochs, tuner/bracket, ...) to every proposal; the
+    parameter budget and the trials read the proposal as configuration keys without them."""
+    space = load_space("pyramidsepdrop", None)
+    values = make_oracle("hyperband", space, max_trials=3, max_epochs=3,
+                         seed=0).populate_space("0")["values"]
+    assert {"tuner/epochs", "tuner/bracket"} <= set(values)
+    overrides = to_overrides("pyramidsepdrop", values)
+    assert not any(key.startswith("tuner/") for key in overrides)
+    config = resolve_config({"arch": "pyramidsepdrop", **overrides})
+    assert config.model.depth == depth_of("pyramidsepdrop", values["blocks_per_stage"],
+                                          bool(values.get("bottleneck")))
 
 
 def test_invalid_search_space_gives_one_line_error(tmp_path):

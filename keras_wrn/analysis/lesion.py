@@ -71,5 +71,5 @@ def plot(result: dict[str, Any], path: str, title: str | None = None) -> None:
                  title="Deleting k random blocks")
     by_count.legend()
     figure.suptitle(title or result["model"])
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, format="png")
     pyplot.close(figure)

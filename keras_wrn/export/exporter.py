@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.analysis import residual_blocks, without_blocks
 from keras_wrn.export import tflite
 from keras_wrn.export.layout import (
     ExportError,
@@ -52,6 +53,7 @@ class ExportOptions:
     prune_epochs: int = 1
     fine_tune_steps: int | None = None  # cap per fine-tuning epoch (None: the whole data)
     threads: int = 1
+    lesion: tuple[int, ...] = ()  # depth ladder: also K blocks deleted, for each K
 
 
 def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) -> None:
@@ -62,6 +64,11 @@ def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) 
         raise ExportError("tflite_qat_int8 needs --qat-epochs N (N >= 1).")
     if "tflite_pruned_int8" in formats and not 0 < options.prune_sparsity < 1:
         raise ExportError("tflite_pruned_int8 needs --prune SPARSITY in (0, 1).")
+    if options.lesion and not [f for f in formats if f in tflite.PTQ_FORMATS]:
+        raise ExportError(f"--lesion exports its rungs in the first post-training TFLite "
+                          f"format of --formats; add one of {', '.join(tflite.PTQ_FORMATS)}.")
+    if any(k < 1 for k in options.lesion):
+        raise ExportError(f"--lesion takes numbers of blocks >= 1, got {list(options.lesion)}.")
 
 
 def _gzip_size(path: Path) -> int:
@@ -106,8 +113,40 @@ def _measure(name: str, logits: np.ndarray, reference: np.ndarray,
     return row
 
 
-def check_data(formats: tuple[str, ...], data: ExportData) -> None:
+def cheapest_blocks(model: keras.Model, data: ExportData) -> list[str]:
+    """The residual blocks ordered by what deleting each alone costs in top-1 on the evaluation
+    data (least first; ties by position, input side first)."""
+    costs = []
+    for index, block in enumerate(residual_blocks(model)):
+        logits = without_blocks(model, [block]).predict(data.eval_images, batch_size=100,
+                                                         verbose=0)
+        costs.append((-float((logits.argmax(-1) == data.eval_labels).mean()), index, block))
+    return [block for _, _, block in sorted(costs)]
+
+
+def _write_ladder(model: keras.Model, fmt: str, data: ExportData, lesion: tuple[int, ...],
+                  tmp: Path, representative, log) -> list[dict[str, Any]]:
+    """The depth ladder: for each K, the model without the K cheapest blocks as ``fmt``
+    (``fmt_minusK.tflite``); the rows to measure, as the other formats are."""
+    order = cheapest_blocks(model, data)
+    rungs = []
+    for k in sorted(set(lesion)):
+        removed = order[:k]
+        name = f"{fmt}_minus{k}"
+        content = tflite.convert_keras(without_blocks(model, removed), fmt, representative)
+        (tmp / f"{name}.tflite").write_bytes(content)
+        log(f"{name}: {len(content):,} bytes, blocks {', '.join(removed)} deleted")
+        rungs.append({"format": name, "blocks_removed": k, "removed": removed})
+    return rungs
+
+
+def check_data(formats: tuple[str, ...], data: ExportData,
+               lesion: tuple[int, ...] = ()) -> None:
     """Every format's inputs are there, before the first byte of an export is written."""
+    if lesion and (data.eval_images is None or data.eval_labels is None):
+        raise ExportError("--lesion picks the blocks to delete on labelled evaluation data; "
+                          "pass --eval-data-dir or --eval-dataset (a training output "
+                          "directory as --model brings its own).")
     needs = [f for f in formats if f in tflite.INT8_FORMATS]
     if needs and data.calibration is None:
         raise ExportError(f"{needs[0]} needs calibration images; pass --calibration-dir or "
@@ -159,7 +198,11 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
     place) only once all of them and the report are done, so TF Serving never loads a version
     whose export failed."""
     check_formats(options.formats, options)
-    check_data(options.formats, data)
+    check_data(options.formats, data, options.lesion)
+    blocks = len(residual_blocks(model))
+    if options.lesion and max(options.lesion) >= blocks:
+        raise ExportError(f"--lesion {max(options.lesion)}: the model has {blocks} residual "
+                          f"blocks; delete fewer.")
     base = model_base(export_dir, name)
     version = next_version(base, options.version)
     evaluate = data.eval_images is not None and len(data.eval_images) > 0
@@ -192,6 +235,9 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
             representative = (tflite.representative_dataset(data.calibration)
                               if data.calibration is not None else None)
             extras: dict[str, dict[str, Any]] = {}
+            rung_format = next((f for f in ordered if f in tflite.PTQ_FORMATS), None)
+            rungs = (_write_ladder(model, rung_format, data, options.lesion, tmp,
+                                   representative, log) if options.lesion else [])
             for fmt in ordered:
                 start = time.perf_counter()
                 if fmt in OPTIMIZED_FORMATS:
@@ -204,6 +250,10 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
                 rows.append({**_tflite_row(fmt, tmp / f"{fmt}.tflite",
                                            final / f"{fmt}.tflite", data, reference, sample,
                                            options), **extras.get(fmt, {})})
+            for rung in rungs:
+                file = f"{rung['format']}.tflite"
+                rows.append({**_tflite_row(rung_format, tmp / file, final / file, data,
+                                           reference, sample, options), **rung})
         report = {"name": name, "version": version, "threads": options.threads,
                   "eval_examples": len(data.eval_images) if evaluate else 0, "formats": rows}
         if tflite_formats:

@@ -31,9 +31,13 @@ class PlanError(ValueError):
     """A forced runtime choice that cannot run on these devices; the message names the fix."""
 
 
-def _choice(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A request field with its command-line help (the flags are generated from the fields)."""
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+def option(default: Any = None, help: str | None = None, choices: tuple | None = None,
+           key: str | None = None) -> Any:
+    """A configuration field with its flag's help and choices (the flags of the apps are
+    generated from the fields); ``key`` renames its flat key and flag where the field name
+    alone would be ambiguous."""
+    return dataclasses.field(default=default,
+                             metadata={"help": help, "choices": choices, "key": key})
 
 
 @dataclasses.dataclass
@@ -41,26 +45,26 @@ class RuntimeRequest:
     """The execution choices a user can force; ``None`` (or ``"auto"``) lets the plan decide.
     The training configuration's runtime section extends this class."""
 
-    strategy: str = _choice("auto", "tf.distribute strategy (auto: multi_worker under "
+    strategy: str = option("auto", "tf.distribute strategy (auto: multi_worker under "
                             "TF_CONFIG, mirrored over several GPUs or --cpu-devices)", STRATEGIES)
-    cpu_devices: int = _choice(0, "split the CPU into N logical devices")
-    precision: str = _choice("auto", "auto: bf16 on GPUs of compute capability 8.0+, else fp32",
+    cpu_devices: int = option(0, "split the CPU into N logical devices")
+    precision: str = option("auto", "auto: bf16 on GPUs of compute capability 8.0+, else fp32",
                              PRECISIONS)
-    jit_compile: bool | None = _choice(None, "compile the whole step with XLA (default on GPUs "
+    jit_compile: bool | None = option(None, "compile the whole step with XLA (default on GPUs "
                                        "only)")
-    xla_fusion: bool | None = _choice(None, "XLA fuses the step's elementwise ops, convs stay "
+    xla_fusion: bool | None = option(None, "XLA fuses the step's elementwise ops, convs stay "
                                       "oneDNN (default on one CPU replica in runs of 10 "
                                       "epochs or more)")
-    winograd: bool | None = _choice(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
+    winograd: bool | None = option(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
                                     "(default on CPUs)")
-    onednn_bn_sums: bool | None = _choice(None, "batch norms take their per-channel sums with "
+    onednn_bn_sums: bool | None = option(None, "batch norms take their per-channel sums with "
                                           "oneDNN in training (default on CPUs)")
-    skip_dropped: bool | None = _choice(None, "skip the branches stochastic depth drops "
+    skip_dropped: bool | None = option(None, "skip the branches stochastic depth drops "
                                         "(default on one CPU replica; elsewhere they are "
                                         "multiplied by 0)")
-    steps_per_loop: int | None = _choice(None, "training steps per host call (default 50 on "
+    steps_per_loop: int | None = option(None, "training steps per host call (default 50 on "
                                          "GPUs, 1 on CPUs)")
-    all_reduce: str = _choice("auto", "multi-worker collectives (auto: NCCL between GPU "
+    all_reduce: str = option("auto", "multi-worker collectives (auto: NCCL between GPU "
                               "workers, else ring)", ALL_REDUCES)
 
 

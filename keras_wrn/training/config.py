@@ -18,6 +18,7 @@ from typing import Any
 from keras_wrn.layers import DROP_MODES
 from keras_wrn.models import registry
 from keras_wrn.runtime import RuntimeRequest
+from keras_wrn.runtime.plan import option
 from keras_wrn.training.recipes import FAMILY_RECIPES, RECIPES
 from keras_wrn.training.schedule import SCHEDULES
 
@@ -31,14 +32,6 @@ RENAMED = {"mixed_precision": "precision (auto, fp32, bf16 or fp16; a file witho
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message is one line that names the fix."""
-
-
-def option(default: Any = None, help: str | None = None, choices: tuple | None = None,
-           key: str | None = None) -> Any:
-    """A configuration field with its flag's help and choices; ``key`` renames its flat key
-    (and flag) where the field name alone would be ambiguous."""
-    return dataclasses.field(default=default,
-                             metadata={"help": help, "choices": choices, "key": key})
 
 
 @dataclasses.dataclass
@@ -175,10 +168,6 @@ class TrainConfig:
             sections[KEYS[key].section][KEYS[key].field.name] = value
         return cls(**{name: SECTIONS[name](**kwargs) for name, kwargs in sections.items()})
 
-    def flat(self) -> dict[str, Any]:
-        """The flat keys and their values."""
-        return {key: getattr(getattr(self, k.section), k.field.name) for key, k in KEYS.items()}
-
     def input_size(self) -> int:
         """Image side length: ``image_size`` or the model preset's input size."""
         return self.data.image_size or registry.resolve(self.model.arch)[1]["input_shape"][0]
@@ -201,9 +190,11 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def flatten(values: dict[str, Any], source: str = "config") -> dict[str, Any]:
+def flatten(values: dict[str, Any], source: str = "config", strict: bool = True
+            ) -> dict[str, Any]:
     """Flat keys from a file's mapping, nested by section or flat (dashes read as
-    underscores). Raises ConfigError naming a renamed or unknown key."""
+    underscores). Raises ConfigError naming a renamed, misplaced or unknown key; with
+    ``strict=False`` such keys are left out (reading an old run's folder)."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         key = key.replace("-", "_")
@@ -211,12 +202,13 @@ def flatten(values: dict[str, Any], source: str = "config") -> dict[str, Any]:
             names = {f.name: key_of(f) for f in dataclasses.fields(SECTIONS[key])}
             for name, item in value.items():
                 name = name.replace("-", "_")
-                if name not in names:
+                if name in names:
+                    flat[names[name]] = item
+                elif strict:
                     _unknown(f"{key}.{name}", name, source)
-                flat[names[name]] = item
         elif key in KEYS:
             flat[key] = value
-        else:
+        elif strict:
             _unknown(key, key, source)
     return flat
 
@@ -224,12 +216,17 @@ def flatten(values: dict[str, Any], source: str = "config") -> dict[str, Any]:
 def _unknown(where: str, name: str, source: str) -> None:
     if name in RENAMED:
         raise ConfigError(f"{source} key {where} was renamed: use {RENAMED[name]}.")
+    if name in KEYS:
+        k = KEYS[name]
+        raise ConfigError(f"{source} key {where} belongs in section {k.section}: write "
+                          f"{k.section}.{k.field.name}.")
     raise ConfigError(f"unknown option {where} in {source}; see train.py --help.")
 
 
-def read_config_file(path: str) -> dict[str, Any]:
-    """The flat keys and values of a JSON or YAML config file (nested by section or flat)."""
-    return flatten(read_mapping(path), f"config file {path}:")
+def read_config_file(path: str, strict: bool = True) -> dict[str, Any]:
+    """The flat keys and values of a JSON or YAML config file (nested by section or flat);
+    ``strict=False`` leaves out keys this version does not know."""
+    return flatten(read_mapping(path), f"config file {path}:", strict)
 
 
 def read_mapping(path: str) -> dict[str, Any]:
@@ -294,7 +291,8 @@ def check_types(values: dict[str, Any]) -> None:
                 extra = " (YAML reads a number such as 1e-3 as text: write 1.0e-3)"
             except ValueError:
                 pass
-        raise ConfigError(f"{KEYS[key].flag} (config key {KEYS[key].section}.{key}) must be "
+        raise ConfigError(f"{KEYS[key].flag} (config key {KEYS[key].section}."
+                          f"{KEYS[key].field.name}) must be "
                           f"{_expected(hint)}, got {value!r}{extra}.")
 
 
@@ -345,6 +343,7 @@ def validate(config: TrainConfig) -> None:
         (recipe.lr > 0, f"--lr must be > 0, got {recipe.lr}"),
         *_choices_check(config),
         (runtime.cpu_devices >= 0, f"--cpu-devices must be >= 0, got {runtime.cpu_devices}"),
+        (runtime.seed >= 0, f"--seed must be >= 0, got {runtime.seed}"),
         (runtime.steps_per_loop is None or runtime.steps_per_loop >= 1,
          f"--steps-per-loop must be >= 1, got {runtime.steps_per_loop}"),
         (runtime.steps_per_epoch is None or runtime.steps_per_epoch >= 1,

@@ -32,7 +32,8 @@ def load_run(path: str | Path) -> TrainedRun:
     config, info = {}, {}
     if path.is_dir():
         if (path / "config.json").is_file():
-            config = read_config_file(str(path / "config.json"))
+            # An older run's keys this version does not know are not needed to reload it.
+            config = read_config_file(str(path / "config.json"), strict=False)
         if (path / "run.json").is_file():
             info = json.loads((path / "run.json").read_text())
         path = path / "model.keras"

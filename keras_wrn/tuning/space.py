@@ -103,8 +103,10 @@ def depth_of(family: str, blocks: int, bottleneck: bool) -> int:
 
 
 def to_overrides(family: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Trial hyperparameter values -> TrainConfig keys."""
-    overrides = {k: v for k, v in values.items() if k != "blocks_per_stage"}
+    """Trial hyperparameter values -> configuration keys (keras-tuner's own ``tuner/...``
+    entries, Hyperband's budget, left out)."""
+    overrides = {k: v for k, v in values.items()
+                 if k != "blocks_per_stage" and not k.startswith("tuner/")}
     # keras-tuner returns a Choice of booleans as 0 and 1; the configuration takes booleans.
     overrides.update({k: bool(overrides[k]) for k in BOOL_KEYS if k in overrides})
     if "blocks_per_stage" in values:

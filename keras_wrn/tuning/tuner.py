@@ -119,7 +119,6 @@ class TrainerTuner(kt.Tuner):
         atomic_save_json(self._get_tuner_fname(), self.get_state())
 
     def trial_config(self, values: dict[str, Any]) -> TrainConfig:
-        values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
         return resolve_config({**self.base, **to_overrides(self.family, values)})
 
     def run_trial(self, trial, **kwargs):
