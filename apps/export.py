@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
         if evaluation is not None:
             split = evaluation.train if args.eval_data_dir else evaluation.val
             if split is not None:
+                if args.eval_examples:  # a sample of every class, not the first classes
+                    split = split.shuffle(50_000, seed=0)
                 data.eval_images, data.eval_labels = _arrays(split, args.eval_examples)
             if evaluation.num_classes != model.output_shape[-1]:
                 fail(f"the evaluation data has {evaluation.num_classes} classes, the model "
