@@ -55,6 +55,31 @@ def guarded(main):
     return run
 
 
+def add_evaluation_flags(parser) -> None:
+    """The flags of a trained model and the data to measure it on (evaluate, lesion)."""
+    parser.add_argument("--model", required=True, help=".keras file or training output dir")
+    parser.add_argument("--data-dir", help="image folder, one sub-folder per class")
+    parser.add_argument("--dataset", help="TFDS name or 'synthetic'")
+    parser.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
+
+
+def load_evaluation(args):
+    """(run, source, unbatched examples) for :func:`add_evaluation_flags`' flags, or a one-line
+    error; unreadable images are counted in a warning."""
+    from keras_wrn.data import DataError
+    from keras_wrn.training.runs import evaluation_data, load_run
+
+    try:
+        run = load_run(args.model)
+        source, examples = evaluation_data(run, args.data_dir, args.dataset,
+                                           args.tfds_data_dir)
+    except (DataError, ValueError) as err:
+        fail(str(err))
+    if source.skipped:
+        print(f"warning: skipped {source.skipped} unreadable images", file=sys.stderr)
+    return run, source, examples
+
+
 def decode_image_file(path: str):
     """The image at ``path`` as a uint8 [H, W, 3] tensor, or a one-line error naming it."""
     import tensorflow as tf

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from _app import fail, guarded
+from _app import add_evaluation_flags, fail, guarded, load_evaluation
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help=".keras file or training output dir")
-    parser.add_argument("--data-dir", help="image folder, one sub-folder per class")
-    parser.add_argument("--dataset", help="TFDS name or 'synthetic'")
-    parser.add_argument("--tfds-data-dir")
+    add_evaluation_flags(parser)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
@@ -32,20 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.batch_size < 1:
         fail(f"--batch-size must be >= 1, got {args.batch_size}.")
 
-    from keras_wrn.data import DataError, eval_dataset
+    from keras_wrn.data import eval_dataset
     from keras_wrn.training import evaluate
-    from keras_wrn.training.runs import evaluation_data, load_run
 
-    try:
-        run = load_run(args.model)
-        source, examples = evaluation_data(run, args.data_dir, args.dataset,
-                                           args.tfds_data_dir)
-    except (DataError, ValueError) as err:
-        fail(str(err))
-    model = run.model
-    if source.skipped:
-        print(f"warning: skipped {source.skipped} unreadable images", file=sys.stderr)
-    metrics = evaluate(model, eval_dataset(examples, source.num_classes, args.batch_size))
+    run, source, examples = load_evaluation(args)
+    metrics = evaluate(run.model, eval_dataset(examples, source.num_classes, args.batch_size))
     print(f"top1 {metrics['top1']:.4f}  top5 {metrics['top5']:.4f}  loss {metrics['loss']:.4f}  "
           f"examples {metrics['examples']}")
     if args.json:

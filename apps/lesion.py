@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from _app import fail, guarded
+from _app import add_evaluation_flags, fail, guarded, load_evaluation
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help=".keras file or training output dir")
+    add_evaluation_flags(parser)
     parser.add_argument("--output", required=True, help="folder for lesion.json, lesion.png")
-    parser.add_argument("--data-dir", help="image folder, one sub-folder per class")
-    parser.add_argument("--dataset", help="TFDS name or 'synthetic'")
-    parser.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
     parser.add_argument("--draws", type=int, default=3,
                         help="random sets of blocks per k (default 3)")
     parser.add_argument("--max-examples", type=int,
@@ -49,18 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib  # noqa: F401  (before the minutes of measuring: is the plot possible?)
 
     from keras_wrn.analysis import lesion, plot
-    from keras_wrn.data import DataError, eval_dataset
+    from keras_wrn.data import eval_dataset
     from keras_wrn.training.artifacts import write_json
-    from keras_wrn.training.runs import evaluation_data, load_run
 
-    try:
-        run = load_run(args.model)
-        source, examples = evaluation_data(run, args.data_dir, args.dataset,
-                                           args.tfds_data_dir)
-    except (DataError, ValueError) as err:
-        fail(str(err))
-    if source.skipped:
-        print(f"warning: skipped {source.skipped} unreadable images", file=sys.stderr)
+    run, source, examples = load_evaluation(args)
     if args.max_examples:
         examples = examples.take(args.max_examples)
     dataset = eval_dataset(examples, source.num_classes, args.batch_size).cache()
