@@ -25,27 +25,29 @@ ARGS = [*TINY, "--image-size", "16", "--epochs", "2", "--steps-per-epoch", "6",
 KILLS = 20
 
 
-def _writing_checkpoint(checkpoints: Path) -> bool:
+def _writing_checkpoint(checkpoints: Path, since_ns: int) -> bool:
     """TensorFlow writes a checkpoint's shards under ``ckpt-N_temp`` before merging them, and
-    the folder's state file as ``checkpoint.tmp...`` before renaming it."""
+    the folder's state file as ``checkpoint.tmp...`` before renaming it. Only entries changed
+    since ``since_ns`` count: a write killed earlier leaves its own until the next run starts."""
     try:
-        return any(p.name.endswith("_temp") or p.name.startswith("checkpoint.tmp")
-                   for p in checkpoints.iterdir())
+        return any((p.name.endswith("_temp") or p.name.startswith("checkpoint.tmp"))
+                   and p.stat().st_mtime_ns >= since_ns for p in checkpoints.iterdir())
     except FileNotFoundError:
         return False
 
 
-def _signalled_life(out: Path, seconds: float, until=lambda: False,
+def _signalled_life(out: Path, seconds: float, until=lambda since_ns: False,
                     signum: int = signal.SIGKILL) -> tuple[int, str, str, bool]:
-    """Runs the command until ``seconds`` have passed or ``until()`` holds, then sends
-    ``signum``; returns its exit code, stdout, stderr and whether ``until()`` held."""
+    """Runs the command until ``seconds`` have passed or ``until(launch time)`` holds, then
+    sends ``signum``; returns its exit code, stdout, stderr and whether ``until()`` held."""
+    launched = time.time_ns()
     process = subprocess.Popen(app_command("train.py", *ARGS, "--output-dir", out),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=app_env())
     deadline = time.monotonic() + seconds
     held = False
     while process.poll() is None and time.monotonic() < deadline and not held:
-        held = until()
+        held = until(launched)
         time.sleep(0 if held else 0.002)
     if process.poll() is None:
         process.send_signal(signum)
@@ -68,7 +70,7 @@ def test_kill_9_at_20_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_
     checkpoints = out / "checkpoints"
     # SIGTERM (a scheduler's preemption) after the second step: saves, exits 42, one line.
     code, _, stderr, _ = _signalled_life(
-        out, 300, lambda: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
+        out, 300, lambda _: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
     assert code == 42 and "SIGTERM: checkpoint saved at epoch 1 step" in stderr, stderr[-2000:]
     assert "Traceback" not in stderr
     mid_run, resumed, on_write = 0, 0, 0
@@ -80,13 +82,17 @@ def test_kill_9_at_20_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_
         seconds = rng.uniform(0.15, 0.7) * whole
         code, stdout, _, writing = _signalled_life(
             out, 3 * whole if write else seconds,
-            (lambda: _writing_checkpoint(checkpoints)) if write else (lambda: False))
+            (lambda since: _writing_checkpoint(checkpoints, since)) if write
+            else (lambda _: False))
         mid_run += unfinished and code == -9
         resumed += "resuming at epoch" in stdout
         on_write += unfinished and writing and code == -9
     final = run_app("train.py", *ARGS, "--output-dir", out)
     assert mid_run >= 15 and on_write >= 5 and resumed >= 3, (mid_run, on_write, resumed)
     assert "summary: " in final.stdout
+    # What the killed writes left is gone, and nothing else.
+    assert not [p.name for p in checkpoints.iterdir()
+                if p.name.endswith("_temp") or p.name.startswith("checkpoint.tmp")]
     assert [r["epoch"] for r in history(out)] == [1, 2]
     # The history is complete: each epoch's loss covers all its steps, across the kills. (A loop
     # sums its steps' losses in float32 on the device, the host in float64.)

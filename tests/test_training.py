@@ -29,6 +29,7 @@ from helpers import (
 )
 
 from keras_wrn.training import read_config_file, resolve_config
+from keras_wrn.training.checkpoints import remove_unfinished_writes
 
 
 @pytest.mark.slow
@@ -163,6 +164,21 @@ def _latest_position(checkpoints) -> tuple[int, int] | None:
 
 def _truncate(file: Path) -> None:
     file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+def test_what_a_killed_save_left_is_removed_and_nothing_else(tmp_path):
+    """A kill -9 inside a save leaves TensorFlow's ``ckpt-N_temp`` folder and a
+    ``checkpoint.tmp...`` state file behind; the next run's chief removes exactly those."""
+    (tmp_path / "ckpt-3_temp").mkdir()
+    (tmp_path / "ckpt-3_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x")
+    (tmp_path / "checkpoint.tmp8a3f").write_text("partial")
+    kept = ["checkpoint", "ckpt-2.index", "ckpt-2.data-00000-of-00001"]
+    for name in kept:
+        (tmp_path / name).write_text("kept")
+    (tmp_path / "worker-1").mkdir()
+    assert remove_unfinished_writes(tmp_path) == ["checkpoint.tmp8a3f", "ckpt-3_temp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "worker-1"])
+    assert remove_unfinished_writes(tmp_path / "missing") == []
 
 
 @pytest.mark.slow

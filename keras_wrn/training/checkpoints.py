@@ -4,6 +4,7 @@ before it, never the run."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,25 @@ import tensorflow as tf
 
 class CheckpointError(ValueError):
     """No checkpoint of the run restores; the message is one line that names the fix."""
+
+
+def remove_unfinished_writes(directory: str | Path) -> list[str]:
+    """Deletes what a save killed mid-write leaves: TensorFlow's ``ckpt-N_temp`` shard folders
+    and ``checkpoint.tmp*`` state files, which nothing reads; returns their names. Only the
+    folder's owner (the chief, holding the run's lock) may call it."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for path in sorted(directory.iterdir()):
+        if path.name.endswith("_temp") and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith("checkpoint.tmp") and path.is_file():
+            path.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(path.name)
+    return removed
 
 
 def restore_newest_complete(checkpoint: tf.train.Checkpoint, directory: str | Path,

@@ -34,7 +34,7 @@ from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan, current_plan
 from keras_wrn.runtime.strategy import is_chief, is_multi_worker, task_id
 from keras_wrn.training import artifacts
-from keras_wrn.training.checkpoints import restore_newest_complete
+from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_newest_complete
 from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
@@ -110,6 +110,8 @@ class Trainer:
         self._checkpoint_dir = self._chief_checkpoints
         if not self.chief:
             self._checkpoint_dir = self._chief_checkpoints / f"worker-{task_id(strategy)}"
+        if self.chief:
+            remove_unfinished_writes(self._chief_checkpoints)
         # The newest checkpoint that restores completely; the chief drops the ones skipped
         # from the folder's list, so that the manager below and later runs start from it.
         restored = restore_newest_complete(self.checkpoint, self._chief_checkpoints, log,
