@@ -272,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
 @guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from keras_wrn.benchmark.machine import machine_info
     from keras_wrn.data import DataError
     from keras_wrn.training import ConfigError
     from keras_wrn.training.artifacts import write_json
@@ -282,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, DataError, ValueError) as err:
         fail(str(err))
     result["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    result["machine"] = machine_info()  # the CPU (its SIMD flags) and the runtimes' versions
     name = getattr(args, "arch", args.kind)
     output = Path(args.output) if args.output else \
         RESULTS / f"{args.kind}-{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"

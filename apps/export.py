@@ -4,7 +4,8 @@ r"""Export a trained model for TF Serving and devices, measured against the floa
         --formats saved_model,tflite_fp32,tflite_fp16,tflite_dynamic,tflite_int8
 
 writes exports/NAME/VERSION/ (SavedModel; exports/NAME is a TF Serving base path),
-exports/NAME/tflite/VERSION/*.tflite and exports/NAME/report.json. With a training output
+exports/NAME/tflite/VERSION/*.tflite (tflite_micro also as a C++ header),
+exports/NAME/onnx/VERSION/model.onnx and exports/NAME/report.json. With a training output
 directory as --model, calibration uses its training data and evaluation its validation split.
 """
 
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="integer version (default: next free)")
     p.add_argument("--formats", default="saved_model,tflite_fp32,tflite_int8",
                    help="comma-separated: saved_model, tflite_fp32, tflite_fp16, tflite_dynamic, "
-                        "tflite_int8, tflite_int8_io, tflite_qat_int8, tflite_pruned_int8")
+                        "tflite_int8, tflite_int8_io, tflite_micro (int8 I/O, checked under "
+                        "TFLite Micro), tflite_qat_int8, tflite_pruned_int8, onnx")
     p.add_argument("--export-dir", default="exports")
     p.add_argument("--calibration-dir", help="training image folder (calibration, fine-tuning)")
     p.add_argument("--calibration-dataset", help="TFDS name or 'synthetic'")
@@ -36,11 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-examples", type=int, default=0, help="0: all")
     p.add_argument("--tfds-data-dir")
     p.add_argument("--qat-epochs", type=int, default=0, help="QAT fine-tuning epochs")
-    p.add_argument("--qat-lr", type=float, default=1e-3)
+    p.add_argument("--qat-lr", type=float, default=1e-3,
+                   help="QAT / pruning fine-tuning's first LR, annealed to zero by a cosine")
+    p.add_argument("--qat-targets", choices=("distill", "labels"), default="distill",
+                   help="QAT fine-tunes on the float model's probabilities (distill: it learns "
+                        "to answer as the float model does) or on the labels")
+    p.add_argument("--freeze-bn-after", type=float, default=0.25,
+                   help="QAT: batch-norm statistics frozen after this fraction of its steps")
     p.add_argument("--prune", type=float, default=0.0, help="target kernel sparsity")
     p.add_argument("--prune-epochs", type=int, default=1)
     p.add_argument("--fine-tune-steps", type=int, help="cap steps per QAT/pruning epoch")
-    p.add_argument("--threads", type=int, default=1, help="LiteRT threads for latency")
+    p.add_argument("--threads", type=int, default=1,
+                   help="LiteRT and onnxruntime threads for latency")
+    p.add_argument("--micro-examples", type=int, default=200,
+                   help="evaluation images each int8 model runs on under TFLite Micro, one at a "
+                        "time (0: only the arena size)")
     p.add_argument("--lesion", type=int, nargs="+", default=[], metavar="K",
                    help="depth ladder: also export the model without the K residual blocks "
                         "whose deletion costs least top-1 on the evaluation data, for each K "
@@ -83,15 +95,21 @@ def main(argv: list[str] | None = None) -> None:
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
                             prune_epochs=args.prune_epochs, fine_tune_steps=args.fine_tune_steps,
-                            threads=args.threads, lesion=tuple(args.lesion))
+                            threads=args.threads, lesion=tuple(args.lesion),
+                            micro_examples=args.micro_examples, qat_targets=args.qat_targets,
+                            freeze_bn_after=args.freeze_bn_after)
     for flag, value, least in (("--calibration-examples", args.calibration_examples, 1),
                                ("--eval-examples", args.eval_examples, 0),
                                ("--qat-epochs", args.qat_epochs, 0),
                                ("--prune-epochs", args.prune_epochs, 1),
                                ("--fine-tune-steps", args.fine_tune_steps, 1),
-                               ("--threads", args.threads, 1)):
+                               ("--threads", args.threads, 1),
+                               ("--micro-examples", args.micro_examples, 0)):
         if value is not None and value < least:
             fail(f"{flag} must be >= {least}, got {value}.")
+    if not 0 <= args.freeze_bn_after <= 1:
+        fail(f"--freeze-bn-after is a fraction of the QAT steps in [0, 1], got "
+             f"{args.freeze_bn_after}.")
     try:
         check_formats(formats, options)
         model_base(args.export_dir, args.name)  # before the model loads: where it would go
@@ -102,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         fail(str(err))
     model, run_config, run_info = run.model, run.config, run.info
+    # The fine-tuning's loss and augmentation are the training's.
+    options.label_smoothing = run_config.get("label_smoothing", 0.0)
     size = model.input_shape[1]
     sources = {}
 
@@ -124,8 +144,12 @@ def main(argv: list[str] | None = None) -> None:
         if calibration is not None:
             data.calibration, _ = _arrays(calibration.train.shuffle(50_000, seed=0),
                                           args.calibration_examples)
-            data.fine_tune = train_dataset(calibration.train, calibration.num_classes, 64, 0, 0,
-                                           AugmentConfig())
+            augmentation = AugmentConfig.from_recipe(run_config)
+
+            def fine_tune(epoch, data=calibration, augmentation=augmentation):
+                return train_dataset(data.train, data.num_classes, 64, epoch, 0, augmentation)
+
+            data.fine_tune = fine_tune
         evaluation = source(args.eval_data_dir, args.eval_dataset, True)
         if evaluation is not None:
             split = evaluation.train if args.eval_data_dir else evaluation.val

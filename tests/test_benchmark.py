@@ -105,6 +105,9 @@ def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     formats = reported["formats"]
     assert reported["tflite_kernels"] == "builtin"
+    # Where it was measured: the int8 speed-up depends 3x on the CPU's SIMD extensions.
+    assert reported["machine"]["cpu"]["name"] and "simd" in reported["machine"]["cpu"]
+    assert reported["machine"]["versions"]["ai-edge-litert"]
     assert set(formats) == {"keras", "saved_model", "tflite_fp32", "tflite_fp16",
                             "tflite_dynamic", "tflite_int8"}
     assert all(row["latency_ms_batch1"] > 0 for row in formats.values())

@@ -4,6 +4,7 @@ continues from the same data position), augmentation, batching and prefetch."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import tensorflow as tf
 
@@ -22,6 +23,16 @@ class AugmentConfig:
     randaugment_ops: int = 0
     randaugment_magnitude: float = 0.5
     mixup: float = 0.0
+
+    @classmethod
+    def from_recipe(cls, recipe: object) -> AugmentConfig:
+        """The augmentation fields of a training recipe: a RecipeConfig, or a run's flat
+        configuration (a mapping; fields it lacks keep their defaults)."""
+        if isinstance(recipe, Mapping):
+            values = recipe
+        else:
+            values = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(cls)}
+        return cls(**{f.name: values.get(f.name, f.default) for f in dataclasses.fields(cls)})
 
 
 def train_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int, epoch: int,

@@ -1,13 +1,16 @@
-"""One export: the SavedModel and TFLite files of a new version, each measured against the float
-Keras model (file size, top-1, agreement of top-1 predictions, batch-1 latency), and the report."""
+"""One export: the SavedModel, TFLite and ONNX files of a new version, each measured against the
+float Keras model (file size, top-1, agreement of top-1 predictions, batch-1 latency; the int8
+files under TFLite Micro too), and the report, which names the machine it was measured on."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wrn.analysis import residual_blocks, without_blocks
-from keras_wrn.export import tflite
+from keras_wrn.benchmark.machine import machine_info
+from keras_wrn.export import micro, tflite
 from keras_wrn.export.layout import (
     ExportError,
     model_base,
@@ -29,7 +33,7 @@ from keras_wrn.export.saved_model import write_saved_model
 from keras_wrn.training.artifacts import write_json
 
 OPTIMIZED_FORMATS = ("tflite_qat_int8", "tflite_pruned_int8")
-FORMATS = ("saved_model", *tflite.PTQ_FORMATS, *OPTIMIZED_FORMATS)
+FORMATS = ("saved_model", *tflite.PTQ_FORMATS, *OPTIMIZED_FORMATS, "onnx")
 
 
 @dataclasses.dataclass
@@ -38,7 +42,8 @@ class ExportData:
     evaluation from held-out data."""
 
     calibration: np.ndarray | None = None
-    fine_tune: tf.data.Dataset | None = None  # batches of (images, one-hot labels)
+    # Epoch e's batches of (images, one-hot labels), shuffled and augmented as in training.
+    fine_tune: Callable[[int], tf.data.Dataset] | None = None
     eval_images: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
 
@@ -48,12 +53,16 @@ class ExportOptions:
     formats: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_int8")
     version: int | None = None
     qat_epochs: int = 0
-    qat_lr: float = 1e-3
+    qat_lr: float = 1e-3  # the fine-tuning's first LR, annealed to zero
+    freeze_bn_after: float = 0.25  # QAT: batch norms frozen after this fraction of the steps
+    qat_targets: str = "distill"  # the float model's probabilities, or "labels"
+    label_smoothing: float = 0.0  # the training recipe's
     prune_sparsity: float = 0.0
     prune_epochs: int = 1
     fine_tune_steps: int | None = None  # cap per fine-tuning epoch (None: the whole data)
     threads: int = 1
     lesion: tuple[int, ...] = ()  # depth ladder: also K blocks deleted, for each K
+    micro_examples: int = 200  # evaluation images run under TFLite Micro (one at a time)
 
 
 def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) -> None:
@@ -69,6 +78,13 @@ def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) 
                           f"format of --formats; add one of {', '.join(tflite.PTQ_FORMATS)}.")
     if any(k < 1 for k in options.lesion):
         raise ExportError(f"--lesion takes numbers of blocks >= 1, got {list(options.lesion)}.")
+    if "tflite_micro" in formats and not micro.available():
+        raise ExportError("tflite_micro runs the model under TFLite Micro, which needs the "
+                          "tflite-micro package; pip install 'keras_wrn[micro]'.")
+    if "onnx" in formats:
+        from keras_wrn.export import onnx
+
+        onnx.check_installed()
 
 
 def _gzip_size(path: Path) -> int:
@@ -85,17 +101,24 @@ def _optimized(model: keras.Model, fmt: str, data: ExportData,
     to report about it."""
     from keras_wrn.export import optimize
 
-    fine_tune = data.fine_tune
+    epochs = options.qat_epochs if fmt == "tflite_qat_int8" else options.prune_epochs
+    parts = [data.fine_tune(epoch) for epoch in range(epochs)]
     if options.fine_tune_steps:
-        fine_tune = fine_tune.take(options.fine_tune_steps)
+        parts = [part.take(options.fine_tune_steps) for part in parts]
+    batches = functools.reduce(tf.data.Dataset.concatenate, parts)
+    steps = int(batches.cardinality())
     if fmt == "tflite_qat_int8":
-        twin = optimize.quantize_aware(model)
-        optimize.fine_tune(twin, fine_tune, options.qat_epochs, options.qat_lr)
-        extra = {"qat_epochs": options.qat_epochs}
+        twin = optimize.quantize_aware(model, data.calibration)
+        optimize.fine_tune(twin, batches, options.qat_lr, freeze_bn_after=options.freeze_bn_after,
+                           label_smoothing=options.label_smoothing,
+                           teacher=model if options.qat_targets == "distill" else None)
+        extra = {"qat_epochs": options.qat_epochs, "qat_steps": steps, "qat_lr": options.qat_lr,
+                 "qat_targets": options.qat_targets,
+                 "freeze_bn_after_steps": round(steps * options.freeze_bn_after)}
     else:
-        steps = int(fine_tune.cardinality()) * options.prune_epochs
         pruned, callbacks = optimize.prune(model, options.prune_sparsity, steps)
-        optimize.fine_tune(pruned, fine_tune, options.prune_epochs, options.qat_lr, callbacks)
+        optimize.fine_tune(pruned, batches, options.qat_lr, callbacks,
+                           label_smoothing=options.label_smoothing)
         twin = optimize.strip_pruning(pruned)
         extra = {"kernel_sparsity": round(optimize.kernel_sparsity(twin), 4),
                  "prune_epochs": options.prune_epochs}
@@ -178,16 +201,70 @@ def _saved_model_row(path: Path, final: Path, data: ExportData, reference: np.nd
     return row
 
 
+def _micro_entry(fmt: str, content: bytes, runner: LiteRTModel, data: ExportData,
+                 options: ExportOptions, arena: int | None) -> dict[str, Any] | None:
+    """The int8 row's ``micro`` entry (None without the tflite-micro package). Only
+    tflite_micro must run there: for the other formats a failure is reported, not raised."""
+    if not micro.available():
+        return None
+    images = (data.eval_images[:options.micro_examples] if data.eval_images is not None
+              else np.zeros((0, *runner.input["shape"][1:]), np.float32))
+    litert = runner.predict(images) if len(images) else np.zeros((0, 0), np.float32)
+    try:
+        return micro.check(content, images, litert, fmt, arena)
+    except ExportError as err:
+        if fmt == "tflite_micro":
+            raise
+        return {"runs": False, "error": str(err)}
+
+
 def _tflite_row(fmt: str, path: Path, final: Path, data: ExportData,
                 reference: np.ndarray | None, sample: np.ndarray,
-                options: ExportOptions) -> dict[str, Any]:
+                options: ExportOptions, arena: int | None = None) -> dict[str, Any]:
     runner = LiteRTModel(path, num_threads=options.threads)
+    content = path.read_bytes()
     row = {"format": fmt, "path": str(final), "size_bytes": path.stat().st_size,
            "gzip_bytes": _gzip_size(path), "latency_ms": runner.latency_ms(sample),
-           "float_ops": len(tflite.float_tensor_ops(path.read_bytes()))
+           "float_ops": len(tflite.float_tensor_ops(content))
            if fmt in tflite.INT8_FORMATS else None}
     if reference is not None:
         row.update(_measure(fmt, runner.predict(data.eval_images), reference, data.eval_labels))
+    if fmt in tflite.INT8_FORMATS:
+        row["micro"] = _micro_entry(fmt, content, runner, data, options, arena)
+    return row
+
+
+def _write_micro(content: bytes, tmp: Path, name: str, log) -> int:
+    """Checks that tflite_micro runs under TFLite Micro (ExportError naming the op it lacks) and
+    writes its C++ header beside it; returns the arena size."""
+    arena = micro.arena_size(content, "tflite_micro")
+    header = micro.c_header(content, name, arena, tflite.op_names(content))
+    (tmp / "tflite_micro.h").write_text(header)
+    log(f"tflite_micro: runs under TFLite Micro in a {arena:,}-byte arena (tflite_micro.h)")
+    return arena
+
+
+def _write_onnx(model: keras.Model, class_names: list[str], tmp: Path, final: Path,
+                data: ExportData, reference: np.ndarray | None, sample: np.ndarray,
+                options: ExportOptions, log) -> dict[str, Any]:
+    """``model.onnx`` and ``labels.txt`` in ``tmp`` (a Triton-style VERSION folder), measured
+    with onnxruntime."""
+    from keras_wrn.export import onnx
+
+    start = time.perf_counter()
+    content = onnx.convert(model)
+    tmp.mkdir(parents=True)
+    (tmp / "model.onnx").write_bytes(content)
+    (tmp / "labels.txt").write_text("\n".join(class_names) + "\n")
+    log(f"onnx: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
+    runner = onnx.OnnxModel(content, options.threads)
+    row = {"format": "onnx", "path": str(final / "model.onnx"), "size_bytes": len(content),
+           "gzip_bytes": len(gzip.compress(content, compresslevel=9)),
+           "latency_ms": runner.latency_ms(sample), "opset": onnx.OPSET,
+           "provider": runner.provider}
+    if reference is not None:
+        row.update(_measure("onnx", runner.predict(data.eval_images), reference,
+                            data.eval_labels))
     return row
 
 
@@ -215,8 +292,8 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
     sample = (data.eval_images[0] if evaluate else
               np.zeros(model.input_shape[1:], np.float32))
     staged: dict[Path, Path] = {}  # final path: its staging folder
-    made = [folder for folder in (base / "tflite", base) if not folder.exists()]
-    tflite_formats = [f for f in options.formats if f != "saved_model"]
+    made = [folder for folder in (base / "tflite", base / "onnx", base) if not folder.exists()]
+    tflite_formats = [f for f in options.formats if f not in ("saved_model", "onnx")]
     try:
         if "saved_model" in options.formats:
             final = base / str(version)
@@ -235,6 +312,7 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
             representative = (tflite.representative_dataset(data.calibration)
                               if data.calibration is not None else None)
             extras: dict[str, dict[str, Any]] = {}
+            arena = None
             rung_format = next((f for f in ordered if f in tflite.PTQ_FORMATS), None)
             rungs = (_write_ladder(model, rung_format, data, options.lesion, tmp,
                                    representative, log) if options.lesion else [])
@@ -246,18 +324,29 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
                     content = tflite.convert_keras(model, fmt, representative)
                 (tmp / f"{fmt}.tflite").write_bytes(content)
                 log(f"{fmt}: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
+                if fmt == "tflite_micro":
+                    arena = _write_micro(content, tmp, name, log)
             for fmt in ordered:
                 rows.append({**_tflite_row(fmt, tmp / f"{fmt}.tflite",
                                            final / f"{fmt}.tflite", data, reference, sample,
-                                           options), **extras.get(fmt, {})})
+                                           options, arena if fmt == "tflite_micro" else None),
+                             **extras.get(fmt, {})})
             for rung in rungs:
                 file = f"{rung['format']}.tflite"
                 rows.append({**_tflite_row(rung_format, tmp / file, final / file, data,
                                            reference, sample, options), **rung})
+        if "onnx" in options.formats:
+            final = base / "onnx" / str(version)
+            tmp = staged[final] = staging_dir(final)
+            rows.append(_write_onnx(model, class_names, tmp, final, data, reference, sample,
+                                    options, log))
         report = {"name": name, "version": version, "threads": options.threads,
-                  "eval_examples": len(data.eval_images) if evaluate else 0, "formats": rows}
-        if tflite_formats:
-            write_json(staged[base / "tflite" / str(version)] / "report.json", report)
+                  "litert_kernels": "xnnpack",
+                  "eval_examples": len(data.eval_images) if evaluate else 0,
+                  "machine": machine_info(), "formats": rows}
+        for final, tmp in staged.items():  # beside the files it measures
+            if final.parent != base:
+                write_json(tmp / "report.json", report)
         report_tmp = base / f".tmp-report-{os.getpid()}.json"
         write_json(report_tmp, report)
         # TF Serving watches BASE/VERSION: the SavedModel goes last.
@@ -276,20 +365,28 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """The report as a Markdown table."""
+    """The report as a Markdown table, under a line naming the CPU it was measured on."""
+    cpu = report.get("machine", {}).get("cpu", {})
+    simd = " ".join(cpu.get("simd", [])) or "no SIMD flags read"
     lines = [f"{report['name']} v{report['version']}: {report['eval_examples']} evaluation "
-             f"images, latency at batch 1 with {report['threads']} thread(s)",
-             "| format | size (KB) | gzip (KB) | top-1 | agreement | latency (ms) |",
-             "|---|---:|---:|---:|---:|---:|"]
+             f"images, latency at batch 1 with {report['threads']} thread(s) on "
+             f"{cpu.get('name', 'an unnamed CPU')} ({simd})",
+             "| format | size (KB) | gzip (KB) | top-1 | agreement | latency (ms) "
+             "| TFLite Micro arena (KB) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
 
     def cell(row, key, scale=1.0, digits=1):
         value = row.get(key)
         return "" if value is None else f"{value * scale:.{digits}f}"
 
     for row in report["formats"]:
+        entry = row.get("micro") or {}
+        arena = (cell(entry, "arena_bytes", 1 / 1024) if entry.get("runs")
+                 else "fails" if entry else "")
         lines.append(f"| {row['format']} | {cell(row, 'size_bytes', 1 / 1024)} | "
                      f"{cell(row, 'gzip_bytes', 1 / 1024)} | {cell(row, 'top1', 100, 2)} | "
-                     f"{cell(row, 'agreement', 100, 2)} | {cell(row, 'latency_ms', 1, 3)} |")
+                     f"{cell(row, 'agreement', 100, 2)} | {cell(row, 'latency_ms', 1, 3)} | "
+                     f"{arena} |")
     return "\n".join(lines)
 
 

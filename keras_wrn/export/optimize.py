@@ -1,5 +1,11 @@
 """Quantization-aware training and magnitude pruning with tensorflow-model-optimization.
 
+QAT starts where post-training quantization ends: every activation range is set from the float
+model's activations on the calibration images (tfmot starts them at [-6, 6] and moves them by
+0.1% a step, so a short fine-tuning ended with ranges no calibration would choose). It then
+fine-tunes on the training data with the model's own augmentation at a low LR annealed to zero,
+with the batch-norm statistics frozen after a warm-up.
+
 tfmot 0.8.1 only handles tf_keras models, and importing it sets TF_USE_LEGACY_KERAS=1 for the
 process: it is imported here, lazily, and works on the tf_keras twin of the Keras 3 model.
 Layers tfmot does not know get explicit quantize configs: the pass-through custom layers
@@ -12,6 +18,7 @@ integer from input to output (annotating it left a float dequantize/quantize pai
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from keras_wrn.export import tf_keras_twin
@@ -59,8 +66,9 @@ def _quantize_configs():
     return NoOpQuantizeConfig, OutputQuantizeConfig
 
 
-def quantize_aware(model) -> object:
-    """A QAT tf_keras model initialised with the weights of the Keras 3 ``model``."""
+def quantize_aware(model, calibration=None) -> object:
+    """A QAT tf_keras model initialised with the weights of the Keras 3 ``model`` and, given
+    ``calibration`` images (float32 0-255), its activation ranges set from them."""
     import tf_keras
 
     tfmot = _tfmot()
@@ -88,7 +96,57 @@ def quantize_aware(model) -> object:
     scope = {**tf_keras_twin.CUSTOM_OBJECTS, "NoOpQuantizeConfig": no_op,
              "OutputQuantizeConfig": output_only}
     with qk.quantize_scope(scope):
-        return qk.quantize_apply(annotated)
+        qat = qk.quantize_apply(annotated)
+    if calibration is not None:
+        calibrate_ranges(qat, twin, calibration)
+    return qat
+
+
+# A range variable's name after its layer's: activation and output quantizers (the kernel's
+# range follows the kernel at every step, so it needs no start).
+_RANGE = ("output", "post_activation", "pre_activation")
+
+
+def _range_variables(layer) -> dict[str, tuple[object, object]]:
+    """The layer's activation range variables, (min, max) by quantizer name."""
+    found: dict[str, list] = {}
+    for weight in layer.weights:
+        name = weight.name.split("/")[-1].split(":")[0]
+        for kind, end in (("min", "_min"), ("max", "_max")):
+            if name.endswith(end) and name[:-len(end)].startswith(_RANGE):
+                found.setdefault(name[:-len(end)], [None, None])[kind == "max"] = weight
+    return {name: (low, high) for name, (low, high) in found.items()
+            if low is not None and high is not None}
+
+
+def calibrate_ranges(qat, twin, images, batch_size: int = 100) -> int:
+    """Sets every wrapped layer's output range to the [min, max] of the float twin's same
+    layer over ``images`` (with 0 inside, as TFLite requires), which is what post-training
+    calibration chooses; returns how many ranges were set."""
+    import tf_keras
+
+    targets = []
+    for layer in qat.layers:
+        ranges = _range_variables(layer)
+        inner = getattr(layer, "layer", None)
+        if ranges and inner is not None:
+            targets.append((twin.get_layer(inner.name).output, ranges))
+    if not targets:
+        return 0
+    probe = tf_keras.Model(twin.inputs, [output for output, _ in targets])
+    low = [np.inf] * len(targets)
+    high = [-np.inf] * len(targets)
+    for start in range(0, len(images), batch_size):
+        outputs = probe(images[start:start + batch_size], training=False)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        for i, value in enumerate(outputs):
+            low[i] = min(low[i], float(tf.reduce_min(value)))
+            high[i] = max(high[i], float(tf.reduce_max(value)))
+    for (_, ranges), least, most in zip(targets, low, high, strict=True):
+        for min_var, max_var in ranges.values():
+            min_var.assign(min(least, 0.0))
+            max_var.assign(max(most, 0.0))
+    return len(targets)
 
 
 def prune(model, sparsity: float, steps: int) -> tuple[object, list]:
@@ -117,15 +175,45 @@ def strip_pruning(model):
     return _tfmot().sparsity.keras.strip_pruning(model)
 
 
-def fine_tune(model, dataset: tf.data.Dataset, epochs: int, lr: float,
-              callbacks: list | None = None) -> None:
-    """A short SGD fine-tuning of a tf_keras model on (images, one-hot labels) batches."""
+def _batch_norms(model) -> list:
+    """The batch-norm layers of a tf_keras model, inside quantize wrappers too."""
     import tf_keras
 
-    model.compile(optimizer=tf_keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
-                  loss=tf_keras.losses.CategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(dataset, epochs=epochs, callbacks=callbacks or [], verbose=2)
+    layers = [getattr(layer, "layer", layer) for layer in model.layers]
+    return [layer for layer in layers if isinstance(layer, tf_keras.layers.BatchNormalization)]
+
+
+def fine_tune(model, batches: tf.data.Dataset, lr: float, callbacks: list | None = None,
+              freeze_bn_after: float | None = None, label_smoothing: float = 0.0,
+              teacher=None) -> None:
+    """SGD fine-tuning of a tf_keras model on ``batches`` of (images, one-hot labels), once
+    through, its LR annealed from ``lr`` to zero by a cosine. With ``freeze_bn_after`` (a
+    fraction of the steps), the batch norms then stop updating their statistics and run on
+    them: the quantized model is fine-tuned as it will infer. With a ``teacher`` (the float
+    model), the targets are its probabilities on the same augmented images instead of the
+    labels: the quantized model learns to answer as the float one does."""
+    import tf_keras
+
+    if teacher is not None:
+        batches = batches.map(lambda images, labels: (
+            images, tf.nn.softmax(tf.cast(teacher(images, training=False), tf.float32))))
+        label_smoothing = 0.0
+    total = max(int(batches.cardinality()), 1)
+    optimizer = tf_keras.optimizers.SGD(tf_keras.optimizers.schedules.CosineDecay(lr, total),
+                                        momentum=0.9, nesterov=True)
+    loss = tf_keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                   label_smoothing=label_smoothing)
+    warmup = total if freeze_bn_after is None else round(total * freeze_bn_after)
+    for phase, part in enumerate((batches.take(warmup), batches.skip(warmup))):
+        if phase == 1:
+            if warmup >= total:
+                break
+            for layer in _batch_norms(model):
+                layer.trainable = False  # tf_keras: inference mode, statistics kept
+        # Compiled again after trainable changed; the optimizer, so its step and LR, carries on.
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        if warmup or phase == 1:
+            model.fit(part, epochs=1, callbacks=callbacks or [], verbose=2)
 
 
 def kernel_sparsity(model) -> float:

@@ -14,8 +14,11 @@ import tensorflow as tf
 
 from keras_wrn.export.layout import ExportError
 
-PTQ_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_dynamic", "tflite_int8", "tflite_int8_io")
-INT8_FORMATS = ("tflite_int8", "tflite_int8_io", "tflite_qat_int8", "tflite_pruned_int8")
+# tflite_micro is tflite_int8_io (int8 from input to output) that must run under TFLite Micro.
+PTQ_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_dynamic", "tflite_int8", "tflite_int8_io",
+               "tflite_micro")
+INT8_FORMATS = ("tflite_int8", "tflite_int8_io", "tflite_micro", "tflite_qat_int8",
+                "tflite_pruned_int8")
 
 Representative = Callable[[], Iterable[list[np.ndarray]]]
 
@@ -46,7 +49,7 @@ def configure(converter: tf.lite.TFLiteConverter, fmt: str,
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if fmt == "tflite_int8_io":
+        if fmt in ("tflite_int8_io", "tflite_micro"):
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     return converter
@@ -81,6 +84,13 @@ def convert_keras(model: keras.Model, fmt: str,
     if fmt not in PTQ_FORMATS:
         raise ExportError(f"unknown TFLite format {fmt!r}; use one of {', '.join(PTQ_FORMATS)}.")
     return convert(configure(keras_converter(model), fmt, representative), fmt)
+
+
+def op_names(content: bytes) -> list[str]:
+    """The model's operators in execution order (CONV_2D, ADD, ...)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    return [op["op_name"] for op in Interpreter(model_content=content)._get_ops_details()]
 
 
 def float_tensor_ops(content: bytes) -> list[str]:

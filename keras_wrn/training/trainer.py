@@ -6,7 +6,6 @@ the schedule step) and the data position, and resumption after a crash or preemp
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import shutil
@@ -243,8 +242,7 @@ class Trainer:
 
     def _augmentation(self) -> AugmentConfig:
         """The augmentation fields of the configuration's recipe."""
-        names = [f.name for f in dataclasses.fields(AugmentConfig)]
-        return AugmentConfig(**{name: getattr(self.config.recipe, name) for name in names})
+        return AugmentConfig.from_recipe(self.config.recipe)
 
     def _position(self, epoch: int, step: int) -> None:
         """The checkpoint's position: the next batch, and the sums of the epoch until it."""

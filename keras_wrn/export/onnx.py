@@ -1,0 +1,115 @@
+"""ONNX export of the inference model for ONNX Runtime, TensorRT and OpenVINO, with tf2onnx
+and checked with onnxruntime (both an extra, imported here only).
+
+The graph is the SavedModel's function: ``images`` float32 [batch, H, W, 3] RGB in 0-255 (NHWC,
+normalised inside) to ``logits`` [batch, classes]. The inference call is traced and frozen
+first: tf2onnx's own ``from_function`` turns the constants Keras captures (the normalisation's
+mean and variance) into extra graph inputs."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_wrn.export.layout import ExportError
+
+OPSET = 18
+INPUT, OUTPUT = "images", "logits"
+
+
+def _modules():
+    try:
+        import onnxruntime
+        import tf2onnx
+    except ModuleNotFoundError:
+        raise ExportError("the onnx format needs tf2onnx and onnxruntime; "
+                          "pip install 'keras_wrn[onnx]'.") from None
+    return tf2onnx, onnxruntime
+
+
+def check_installed() -> None:
+    """ExportError naming the extra if tf2onnx or onnxruntime is missing."""
+    _modules()
+
+
+def _frozen_graph(model: keras.Model):
+    """The inference call as a GraphDef with every variable and captured constant folded in,
+    and its input and output tensor names."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT)
+    call = tf.function(lambda images: model(images, training=False)).get_concrete_function(spec)
+    frozen = convert_variables_to_constants_v2(call)
+    return (frozen.graph.as_graph_def(), [t.name for t in frozen.inputs],
+            [t.name for t in frozen.outputs])
+
+
+def _rename(graph, old: str, new: str) -> None:
+    """Renames a graph input or output and every reference to it."""
+    for value in (*graph.input, *graph.output):
+        if value.name == old:
+            value.name = new
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+
+
+def convert(model: keras.Model) -> bytes:
+    """The model as a serialised ONNX ModelProto (opset OPSET, batch dimension ``batch``);
+    ExportError naming the op if tf2onnx cannot convert one."""
+    tf2onnx, _ = _modules()
+    graph_def, inputs, outputs = _frozen_graph(model)
+    from tensorflow.python.util import deprecation
+
+    try:
+        with deprecation.silence():  # tf2onnx calls TensorFlow 1 APIs, each with a warning
+            proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs,
+                                                      output_names=outputs, opset=OPSET)
+    except Exception as err:  # tf2onnx raises plain Exceptions and ValueErrors
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ExportError(f"onnx: tf2onnx cannot convert the model ({reason}).") from None
+    unsupported = [node.op_type for node in proto.graph.node
+                   if node.domain not in ("", "ai.onnx")]
+    if unsupported:
+        raise ExportError(f"onnx: the model needs {unsupported[0]}, outside the ONNX standard "
+                          f"ops.")
+    _rename(proto.graph, inputs[0], INPUT)
+    _rename(proto.graph, outputs[0], OUTPUT)
+    proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    return proto.SerializeToString()
+
+
+class OnnxModel:
+    """An ONNX model under onnxruntime's CPU provider: logits for float 0-255 images."""
+
+    def __init__(self, content: bytes | str, num_threads: int = 1):
+        _, onnxruntime = _modules()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(content, options,
+                                                    providers=["CPUExecutionProvider"])
+        self.provider = self.session.get_providers()[0]
+
+    def predict(self, images: np.ndarray, batch_size: int = 50) -> np.ndarray:
+        """Logits for float32 0-255 images [N, H, W, 3]."""
+        return np.concatenate([
+            self.session.run([OUTPUT], {INPUT: images[i:i + batch_size].astype(np.float32)})[0]
+            for i in range(0, len(images), batch_size)])
+
+    def latency_ms(self, image: np.ndarray, runs: int = 50, warmup: int = 5) -> float:
+        """Median wall time of one batch-1 inference, in milliseconds."""
+        feed = {INPUT: image[None].astype(np.float32)}
+        times = []
+        for i in range(warmup + runs):
+            start = time.perf_counter()
+            self.session.run([OUTPUT], feed)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+        return float(np.median(times) * 1000)
