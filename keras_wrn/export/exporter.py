@@ -201,15 +201,18 @@ def _saved_model_row(path: Path, final: Path, data: ExportData, reference: np.nd
     return row
 
 
-def _micro_entry(fmt: str, content: bytes, runner: LiteRTModel, data: ExportData,
+def _micro_entry(fmt: str, content: bytes, litert: np.ndarray | None, data: ExportData,
                  options: ExportOptions, arena: int | None) -> dict[str, Any] | None:
-    """The int8 row's ``micro`` entry (None without the tflite-micro package). Only
-    tflite_micro must run there: for the other formats a failure is reported, not raised."""
+    """The int8 row's ``micro`` entry (None without the tflite-micro package), against LiteRT's
+    logits on the evaluation images (None without them). Only tflite_micro must run there: for
+    the other formats a failure is reported, not raised."""
     if not micro.available():
         return None
-    images = (data.eval_images[:options.micro_examples] if data.eval_images is not None
-              else np.zeros((0, *runner.input["shape"][1:]), np.float32))
-    litert = runner.predict(images) if len(images) else np.zeros((0, 0), np.float32)
+    if litert is None:
+        images, litert = np.zeros((0, 0, 0, 3), np.float32), np.zeros((0, 0), np.float32)
+    else:
+        images, litert = (data.eval_images[:options.micro_examples],
+                          litert[:options.micro_examples])
     try:
         return micro.check(content, images, litert, fmt, arena)
     except ExportError as err:
@@ -227,10 +230,12 @@ def _tflite_row(fmt: str, path: Path, final: Path, data: ExportData,
            "gzip_bytes": _gzip_size(path), "latency_ms": runner.latency_ms(sample),
            "float_ops": len(tflite.float_tensor_ops(content))
            if fmt in tflite.INT8_FORMATS else None}
+    logits = None
     if reference is not None:
-        row.update(_measure(fmt, runner.predict(data.eval_images), reference, data.eval_labels))
+        logits = runner.predict(data.eval_images)
+        row.update(_measure(fmt, logits, reference, data.eval_labels))
     if fmt in tflite.INT8_FORMATS:
-        row["micro"] = _micro_entry(fmt, content, runner, data, options, arena)
+        row["micro"] = _micro_entry(fmt, content, logits, data, options, arena)
     return row
 
 
@@ -259,7 +264,7 @@ def _write_onnx(model: keras.Model, class_names: list[str], tmp: Path, final: Pa
     log(f"onnx: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
     runner = onnx.OnnxModel(content, options.threads)
     row = {"format": "onnx", "path": str(final / "model.onnx"), "size_bytes": len(content),
-           "gzip_bytes": len(gzip.compress(content, compresslevel=9)),
+           "gzip_bytes": _gzip_size(tmp / "model.onnx"),
            "latency_ms": runner.latency_ms(sample), "opset": onnx.OPSET,
            "provider": runner.provider}
     if reference is not None:

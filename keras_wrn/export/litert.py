@@ -12,6 +12,17 @@ import numpy as np
 KERNELS = ("xnnpack", "builtin")
 
 
+def median_latency_ms(call, runs: int = 50, warmup: int = 5) -> float:
+    """Median wall time of ``call()`` over ``runs`` calls after ``warmup``, in milliseconds."""
+    times = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        call()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
 class LiteRTModel:
     """A .tflite model taking float 0-255 images and giving float logits, whatever its I/O."""
 
@@ -69,10 +80,4 @@ class LiteRTModel:
         """Median wall time of one batch-1 inference, in milliseconds."""
         self._resize(1)
         self.interpreter.set_tensor(self.input["index"], self._quantize(image[None]))
-        times = []
-        for i in range(warmup + runs):
-            start = time.perf_counter()
-            self.interpreter.invoke()
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-        return float(np.median(times) * 1000)
+        return median_latency_ms(self.interpreter.invoke, runs, warmup)

@@ -105,11 +105,9 @@ def arena_size(content: bytes, fmt: str = "tflite_micro") -> int:
                               f"microcontroller needs a full-integer model of the ops TFLite "
                               f"Micro implements (tflite_micro, tflite_int8).")
         high *= 2
-    low = 0  # too small (or untried)
+    low = 0  # too small (or untried); both stay multiples of ARENA_STEP
     while high - low > ARENA_STEP:
         middle = (low + high) // 2 // ARENA_STEP * ARENA_STEP
-        if middle <= low:
-            break
         if _open(content, middle)[0] is not None:
             high = middle
         else:
@@ -159,13 +157,10 @@ class MicroModel:
         scale, zero = self._params(self.output)
         return (values - zero) * scale
 
-
-def output_step(content: bytes) -> float | None:
-    """The output quantization step of an int8-output model (None for float output)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    output = Interpreter(model_content=content).get_output_details()[0]
-    return float(output["quantization"][0]) if output["dtype"] != np.float32 else None
+    @property
+    def output_step(self) -> float | None:
+        """The output quantization step of an int8-output model (None for float output)."""
+        return None if self.output["dtype"] == np.float32 else self._params(self.output)[0]
 
 
 def check(content: bytes, images: np.ndarray, litert_logits: np.ndarray, fmt: str,
@@ -176,11 +171,12 @@ def check(content: bytes, images: np.ndarray, litert_logits: np.ndarray, fmt: st
     arena = arena or arena_size(content, fmt)
     row: dict[str, Any] = {"runs": True, "arena_bytes": arena, "examples": len(images)}
     if len(images):
-        logits = MicroModel(content, arena).predict(images)
+        runner = MicroModel(content, arena)
+        logits = runner.predict(images)
         row["agreement_with_litert"] = float((logits.argmax(-1)
                                               == litert_logits.argmax(-1)).mean())
         difference = float(np.abs(logits - litert_logits).max())
-        step = output_step(content)
+        step = runner.output_step
         row["max_logit_difference"] = round(difference / step, 2) if step else difference
         row["difference_unit"] = "int8 output steps" if step else "logit"
     return row

@@ -8,13 +8,12 @@ mean and variance) into extra graph inputs."""
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_wrn.export.layout import ExportError
+from keras_wrn.export.litert import median_latency_ms
 
 OPSET = 18
 INPUT, OUTPUT = "images", "logits"
@@ -106,10 +105,4 @@ class OnnxModel:
     def latency_ms(self, image: np.ndarray, runs: int = 50, warmup: int = 5) -> float:
         """Median wall time of one batch-1 inference, in milliseconds."""
         feed = {INPUT: image[None].astype(np.float32)}
-        times = []
-        for i in range(warmup + runs):
-            start = time.perf_counter()
-            self.session.run([OUTPUT], feed)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-        return float(np.median(times) * 1000)
+        return median_latency_ms(lambda: self.session.run([OUTPUT], feed), runs, warmup)

@@ -204,16 +204,15 @@ def fine_tune(model, batches: tf.data.Dataset, lr: float, callbacks: list | None
     loss = tf_keras.losses.CategoricalCrossentropy(from_logits=True,
                                                    label_smoothing=label_smoothing)
     warmup = total if freeze_bn_after is None else round(total * freeze_bn_after)
-    for phase, part in enumerate((batches.take(warmup), batches.skip(warmup))):
-        if phase == 1:
-            if warmup >= total:
-                break
-            for layer in _batch_norms(model):
-                layer.trainable = False  # tf_keras: inference mode, statistics kept
-        # Compiled again after trainable changed; the optimizer, so its step and LR, carries on.
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    if warmup:
+        model.fit(batches.take(warmup), epochs=1, callbacks=callbacks or [], verbose=2)
+    if warmup < total:
+        for layer in _batch_norms(model):
+            layer.trainable = False  # tf_keras: inference mode, statistics kept
+        # Compiled again since trainable changed; the optimizer (its step, so its LR) carries on.
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-        if warmup or phase == 1:
-            model.fit(part, epochs=1, callbacks=callbacks or [], verbose=2)
+        model.fit(batches.skip(warmup), epochs=1, callbacks=callbacks or [], verbose=2)
 
 
 def kernel_sparsity(model) -> float:
