@@ -2,7 +2,7 @@
 
     python apps/benchmark.py train --arch pyramidnet-110-a48 --batch-size 128 [--precision bf16]
     python apps/benchmark.py infer --arch resnet-20
-    python apps/benchmark.py pipeline --data-dir ../shared/data/cifar10/train
+    python apps/benchmark.py pipeline [--data-dir FOLDER]
     python apps/benchmark.py winograd --shapes 64@32 512@8
 
 `train` times the training step of apps/train.py (median images/s of timed windows after
@@ -170,24 +170,51 @@ def _infer(args) -> dict:
 
 
 def _pipeline(args) -> dict:
-    from keras_wrn.benchmark import median_rate
-    from keras_wrn.data import AugmentConfig, load_data, train_dataset
+    from keras_wrn.benchmark.images import write_imagenet_folder
+    from keras_wrn.benchmark.pipeline import pipeline_rate
+    from keras_wrn.data import AugmentConfig, load_data
 
-    start = time.perf_counter()
-    source = load_data(None, 32, data_dir=args.data_dir, val_split=0.1)
-    decode_s = time.perf_counter() - start
-    augment = AugmentConfig(cutout=args.cutout)
-    dataset = train_dataset(source.train, source.num_classes, args.batch_size, 0, 0, augment)
-    iterator = iter(dataset.repeat())
+    cores = os.cpu_count() or 1
+    augmentation = AugmentConfig(kind=args.augmentation, cutout=args.cutout)
+    rows = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.data_dir
+        if folder is None:  # ImageNet-shaped: JPEGs of 300-500 px a side
+            folder = str(write_imagenet_folder(Path(scratch) / "images", args.images))
+        sources = {"folder": lambda: load_data(None, args.image_size, data_dir=folder,
+                                               val_split=0.0, kind=args.augmentation,
+                                               cache="none")}
+        if args.tfrecords:
+            sources["tfrecords"] = lambda: load_data(
+                None, args.image_size, data_dir=folder, val_split=0.0,
+                kind=args.augmentation, cache=f"disk:{Path(scratch) / 'tfrecords'}")
+        for name, load in sources.items():
+            start = time.perf_counter()
+            source = load()
+            row = {"load_s": round(time.perf_counter() - start, 1),
+                   **pipeline_rate(source, augmentation, args.batch_size)}
+            row["images_per_s_per_core"] = round(row["images_per_s"] / cores, 1)
+            rows[name] = row
+    result = {"kind": "pipeline", "data_dir": args.data_dir or f"generated ({args.images} "
+              f"JPEGs, 300-500 px)", "image_size": args.image_size, "cores": cores,
+              "augment": vars(augmentation), "batch_size": args.batch_size, "sources": rows}
+    if args.step_arch:
+        from keras_wrn.benchmark import median_rate, timed_step
+        from keras_wrn.runtime import start as start_runtime
+        from keras_wrn.training import resolve_config
 
-    def step():
-        return next(iterator)[0].shape
-
-    rate, windows = median_rate(step, args.batch_size, args.windows, 50, warmup=20)
-    return {"kind": "pipeline", "data_dir": args.data_dir, "images": source.train_size,
-            "decode_images_per_s": round((source.train_size + source.val_size) / decode_s, 1),
-            "augment": vars(augment), "pipeline_images_per_s": round(rate, 1),
-            "window_images_per_s": [round(r, 1) for r in windows]}
+        config = resolve_config({"arch": args.step_arch, "batch_size": args.step_batch,
+                                 "dataset": "synthetic", "image_size": args.image_size})
+        plan, strategy = start_runtime(config.runtime.request())
+        with tempfile.TemporaryDirectory() as out:
+            _, call = timed_step(config, plan, strategy, out)
+            rate, _ = median_rate(call, args.step_batch * plan.steps_per_loop, 3, 2, warmup=2)
+        result["train_step"] = {"arch": args.step_arch, "batch_size": args.step_batch,
+                                "images_per_s": round(rate, 1)}
+        for row in rows.values():
+            # The cores of this CPU type the input pipeline needs to keep the step fed.
+            row["cores_to_feed_the_step"] = round(rate / row["images_per_s_per_core"], 2)
+    return result
 
 
 def _winograd(args) -> dict:
@@ -254,11 +281,19 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--threads", type=int, default=1)
     infer.add_argument("--kernels", choices=("xnnpack", "builtin"), default="xnnpack",
                        help="LiteRT CPU kernels: the XNNPACK delegate (default) or builtin only")
-    pipeline = sub.add_parser("pipeline", help="input pipeline throughput")
-    pipeline.add_argument("--data-dir", required=True)
+    pipeline = sub.add_parser("pipeline", help="input pipeline throughput and peak memory")
+    pipeline.add_argument("--data-dir", help="image folder (default: a generated "
+                                             "ImageNet-shaped one of --images JPEGs)")
+    pipeline.add_argument("--images", type=int, default=3000)
+    pipeline.add_argument("--image-size", type=int, default=224)
+    pipeline.add_argument("--augmentation", choices=("cifar", "imagenet"), default="imagenet")
     pipeline.add_argument("--batch-size", type=int, default=128)
     pipeline.add_argument("--cutout", type=int, default=0)
-    pipeline.add_argument("--windows", type=int, default=5)
+    pipeline.add_argument("--no-tfrecords", dest="tfrecords", action="store_false",
+                          help="the folder only, not also its TFRecords")
+    pipeline.add_argument("--step-arch", default="resnet-50",
+                          help="the training step to compare with ('' for none)")
+    pipeline.add_argument("--step-batch", type=int, default=16)
     winograd = sub.add_parser("winograd", help="oneDNN against Winograd, one 3x3 conv at a time")
     winograd.add_argument("--shapes", type=_shape, nargs="+", metavar="CHANNELS@SIDE",
                           default=[_shape(s) for s in WINOGRAD_SHAPES])

@@ -124,14 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     options.label_smoothing = run_config.get("label_smoothing", 0.0)
     size = model.input_shape[1]
     sources = {}
+    kind = run_config.get("augmentation") or "cifar"  # how the training prepared images
 
     def source(data_dir, dataset, use_run):
         key = (data_dir, dataset, use_run)
         if key not in sources:
             if data_dir:
-                sources[key] = load_data(None, size, data_dir=data_dir, val_split=0.0)
+                sources[key] = load_data(None, size, data_dir=data_dir, val_split=0.0,
+                                         kind=kind)
             elif dataset:
-                sources[key] = load_data(dataset, size, tfds_data_dir=args.tfds_data_dir)
+                sources[key] = load_data(dataset, size, tfds_data_dir=args.tfds_data_dir,
+                                         kind=kind)
             elif use_run and run_config:
                 sources[key] = load_run_data(run_config, size, args.tfds_data_dir)
             else:
@@ -147,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
             augmentation = AugmentConfig.from_recipe(run_config)
 
             def fine_tune(epoch, data=calibration, augmentation=augmentation):
-                return train_dataset(data.train, data.num_classes, 64, epoch, 0, augmentation)
+                return train_dataset(data.train_examples, data.num_classes, 64, epoch, 0,
+                                     augmentation)
 
             data.fine_tune = fine_tune
         evaluation = source(args.eval_data_dir, args.eval_dataset, True)

@@ -69,8 +69,9 @@ def train(config, output_dir: Path) -> None:
                                epochs=config.recipe.epochs)
         data = load_config_data(config)
         if is_chief(strategy):
-            print(f"data: {data.train_size} training images, validating on {data.val_from} "
-                  f"({data.val_size} images)", flush=True)
+            held = "in memory" if data.cached else "streamed from the files"
+            print(f"data: {data.train_size} training images ({held}), validating on "
+                  f"{data.val_from} ({data.val_size} images)", flush=True)
         if data.skipped:
             print(f"warning: skipped {data.skipped} unreadable images", file=sys.stderr)
         trainer = Trainer(config, strategy, data, output_dir, plan=plan)
@@ -84,7 +85,8 @@ def train(config, output_dir: Path) -> None:
         write_json(output_dir / "run.json", {
             "num_classes": data.num_classes, "class_names": data.class_names,
             "train_examples": data.train_size, "val_examples": data.val_size,
-            "skipped_images": data.skipped, "image_size": config.input_size(),
+            "skipped_images": data.skipped, "data_cached": data.cached,
+            "image_size": config.input_size(),
             "params": params, "runtime": plan.to_dict(),
             "winograd_convs": len(trainer.winograd_layers),
             "onednn_batch_norms": len(trainer.batch_norm_layers),

@@ -117,7 +117,7 @@ def step_each(trainers: dict) -> tuple[dict, object]:
 
     first = next(iter(trainers.values()))
     data, batch_size = first.data, first.config.recipe.batch_size
-    batch = next(iter(train_dataset(data.train, data.num_classes, batch_size, 0, 0,
+    batch = next(iter(train_dataset(data.train_examples, data.num_classes, batch_size, 0, 0,
                                     AugmentConfig())))
     return {key: float(trainer.train_step(batch)[0]) for key, trainer in trainers.items()}, batch
 

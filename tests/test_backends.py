@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 from helpers import ROOT
 
@@ -22,7 +24,8 @@ CONFIGS = {
     "pyramidsepdrop": ("pyramidsepdrop", {"depth": 8, "alpha": 12}),
 }
 
-# argv: the configurations as JSON, the folder for the .keras files. Prints one JSON line.
+# argv: the configurations as JSON, the folder for the .keras files and the JAX logits (.npy), a
+# preset that is only built and run forward. Prints one JSON line.
 SCRIPT = r"""
 import json, os, random, sys, traceback
 import jax
@@ -31,7 +34,7 @@ import numpy as np
 import keras_wrn
 from keras_wrn.layers import StochasticResidual
 
-configs, out_dir = json.loads(sys.argv[1]), sys.argv[2]
+configs, out_dir, PRESET = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 # Keras seeds unseeded layers from Python's generator; keras.utils.set_random_seed would seed
 # TensorFlow too, importing it.
 random.seed(0)
@@ -78,6 +81,11 @@ for family, (name, hparams) in configs.items():
         run(family, name, hparams)
     except Exception:
         results[family] = {"error": traceback.format_exc(limit=-6)[-3000:]}
+try:  # the issue's deep preset: built and run forward in inference only
+    preset = keras_wrn.build_model(PRESET, seed=0)
+    models[PRESET], results[PRESET] = (preset, np.asarray(preset(x, training=False))), {}
+except Exception:
+    results[PRESET] = {"error": traceback.format_exc(limit=-6)[-3000:]}
 tensorflow_imported = "tensorflow" in sys.modules
 for family, (model, inference) in models.items():
     try:
@@ -85,6 +93,7 @@ for family, (model, inference) in models.items():
         model.save(path)
         loaded = np.asarray(keras.models.load_model(path)(x, training=False))
         np.testing.assert_allclose(loaded, inference, rtol=1e-6, atol=1e-6)
+        np.save(os.path.join(out_dir, f"{family}.npy"), inference)
         results[family]["round_trip"] = True
     except Exception:
         results[family]["error"] = traceback.format_exc(limit=-6)[-3000:]
@@ -93,8 +102,14 @@ print(json.dumps({"backend": keras.backend.backend(), "jax": jax.__version__,
 """
 
 
+# The deep preset the JAX run builds too, whose logits must equal TensorFlow's.
+PRESET = "pyramidsepdrop-110-a270"
+
+
 @pytest.mark.slow  # a fresh interpreter that imports JAX and compiles six models: ~40 s
 def test_every_family_builds_trains_and_round_trips_under_jax(tmp_path):
+    """Under JAX every family builds, trains a step and round-trips .keras; the same weights give
+    TensorFlow's logits (each .keras file JAX wrote, loaded here on the TensorFlow backend)."""
     assert set(CONFIGS) == set(keras_wrn.list_families())
     assert all(keras_wrn.resolve(name, **hp)[0] == family
                for family, (name, hp) in CONFIGS.items())
@@ -102,7 +117,8 @@ def test_every_family_builds_trains_and_round_trips_under_jax(tmp_path):
     # XLA's compiles are most of the run (the tiny models execute in milliseconds); without
     # LLVM's optimisations they take a fifth less.
     env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
-    result = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(CONFIGS), str(tmp_path)],
+    result = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(CONFIGS), str(tmp_path),
+                             PRESET],
                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -113,8 +129,16 @@ def test_every_family_builds_trains_and_round_trips_under_jax(tmp_path):
     # Building and running the models never imports TensorFlow. (Saving does, in Keras's own
     # serialize_keras_object, whenever TensorFlow is installed: not checked.)
     assert not report["tensorflow_imported"]
-    assert set(families) == set(CONFIGS)
-    for family, r in families.items():
+    assert set(families) == {*CONFIGS, PRESET}
+    assert keras.backend.backend() == "tensorflow"
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    for family in families:
+        jax_logits = np.load(tmp_path / f"{family}.npy")
+        tf_logits = keras.models.load_model(tmp_path / f"{family}.keras")(x, training=False)
+        scale = np.abs(jax_logits).max()
+        np.testing.assert_allclose(np.asarray(tf_logits) / scale, jax_logits / scale, atol=1e-4,
+                                   err_msg=family)
+    for family, r in {f: families[f] for f in CONFIGS}.items():
         assert r["training_finite"] and r["inference_finite"], (family, r)
         assert r["inference_deterministic"], (family, r)
         assert r["state_updated"], (family, r)  # batch-norm moving statistics, seeds

@@ -11,7 +11,14 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from helpers import call_app, error_line, summary, write_image_folder
 
-from keras_wrn.data import AugmentConfig, DataError, load_data, tfds_source, train_dataset
+from keras_wrn.data import (
+    AugmentConfig,
+    DataError,
+    Examples,
+    load_data,
+    tfds_source,
+    train_dataset,
+)
 from keras_wrn.data.augment import cutout, mixup
 from keras_wrn.data.folder import split_per_class
 
@@ -98,7 +105,7 @@ def test_split_per_class_holds_out_the_last_files_of_every_class():
 
 def _examples(n=64):
     images = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 8, 8, 3), np.uint8)
-    return tf.data.Dataset.from_tensor_slices((images, np.arange(n, dtype=np.int32) % 4))
+    return Examples(images, np.arange(n, dtype=np.int32) % 4, "pixels", 8)
 
 
 def test_epoch_order_is_reproducible_and_skipping_resumes_it():
@@ -118,7 +125,7 @@ def test_a_resumed_epoch_is_augmented_as_the_uninterrupted_one():
     """Crop, flip, Cutout and mixup draws depend on the example's (the batch's) position in the
     epoch, not on how many were drawn before: skipping 5 batches gives the same last 3."""
     images = np.random.default_rng(0).integers(0, 255, (64, 12, 12, 3), np.uint8)
-    examples = tf.data.Dataset.from_tensor_slices((images, np.arange(64, dtype=np.int32) % 4))
+    examples = Examples(images, np.arange(64, dtype=np.int32) % 4, "pixels", 12)
     every = AugmentConfig(crop_padding=2, flip=True, cutout=4, mixup=0.5)
 
     def batches(skip, augmentation=every):
@@ -132,8 +139,8 @@ def test_a_resumed_epoch_is_augmented_as_the_uninterrupted_one():
 
 def test_random_crop_is_drawn_per_example():
     image = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3) % 251
-    images = tf.data.Dataset.from_tensor_slices((np.stack([image] * 64).astype("uint8"),
-                                                 np.zeros(64, np.int32)))
+    images = Examples(np.stack([image] * 64).astype("uint8"), np.zeros(64, np.int32), "pixels",
+                      32)
     batch = next(iter(train_dataset(images, 2, 64, 0, 0, AugmentConfig(crop_padding=4,
                                                                       flip=False))))[0].numpy()
     distinct = {b.tobytes() for b in batch}

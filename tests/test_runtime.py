@@ -154,8 +154,8 @@ def _graph_ops(trainer, steps_per_loop: int) -> tuple[set[str], bool]:
     from keras_wrn.data import AugmentConfig, train_dataset
 
     data = trainer.data
-    dataset = train_dataset(data.train, data.num_classes, trainer.config.recipe.batch_size, 0, 0,
-                            AugmentConfig())
+    dataset = train_dataset(data.train_examples, data.num_classes,
+                            trainer.config.recipe.batch_size, 0, 0, AugmentConfig())
     iterator = iter(trainer.strategy.experimental_distribute_dataset(dataset))
     if steps_per_loop == 1:
         graph = trainer.train_step.get_concrete_function(next(iterator)).graph

@@ -48,7 +48,8 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
     # The first line names the validation data; then the runtime plan, also in run.json with
     # TensorFlow's build.
     first, second = stdout.splitlines()[:2]
-    assert first == ("data: 2000 training images, validating on the synthetic validation set "
+    assert first == ("data: 2000 training images (in memory), validating on the synthetic "
+                     "validation set "
                      "(the same patterns, other noise) (500 images)")
     assert second.startswith("runtime: CPU, one_device, 1 replica(s), fp32")
     run = json.loads((out / "run.json").read_text())

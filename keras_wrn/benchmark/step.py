@@ -23,7 +23,7 @@ def timed_step(config: TrainConfig, plan: RuntimePlan, strategy: tf.distribute.S
     data = load_synthetic(config.input_size(), train_examples=max(2 * batch, 256),
                           val_examples=10)
     trainer = Trainer(config, strategy, data, output_dir, log=lambda _: None, plan=plan)
-    dataset = train_dataset(data.train, data.num_classes, batch, 0, 0,
+    dataset = train_dataset(data.train_examples, data.num_classes, batch, 0, 0,
                             AugmentConfig()).take(1).cache().repeat()
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
 

@@ -1,16 +1,21 @@
-"""A user's image folder, one sub-folder per class (`--data-dir DIR`, `--val-dir DIR`).
+"""A user's image folder, one sub-folder per class (`--data-dir DIR`, `--val-dir DIR`), or a
+directory of TFRecord shards written from one.
 
-Images are decoded and resized once, in parallel, into memory; files that cannot be decoded are
-left out and counted instead of stopping training mid-epoch.
-"""
+A folder that fits the cache budget is decoded once, in parallel, into memory (files that
+cannot be decoded are left out and counted); a larger one is streamed file by file, or written
+once as TFRecord shards (`--cache disk:PATH`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.data import cache as cache_choice
+from keras_wrn.data import images, tfrecord
+from keras_wrn.data.examples import Examples
 from keras_wrn.data.source import DataError, DataSource
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -65,27 +70,50 @@ def decode_images(paths: list[str], labels: list[int],
     of files that could not be decoded."""
 
     def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
+        return images.decode_fixed(tf.io.read_file(path), image_size), label
 
     dataset = (tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, np.int32)))
                .map(load, num_parallel_calls=tf.data.AUTOTUNE)
                .ignore_errors()
                .batch(4096))
-    images, kept = [], []
+    decoded, kept = [], []
     for batch_images, batch_labels in dataset.as_numpy_iterator():
-        images.append(batch_images)
+        decoded.append(batch_images)
         kept.append(batch_labels)
-    if not images:
+    if not decoded:
         raise DataError(f"none of the {len(paths)} images could be decoded; check the files.")
-    images_np, labels_np = np.concatenate(images), np.concatenate(kept)
+    images_np, labels_np = np.concatenate(decoded), np.concatenate(kept)
     return images_np, labels_np, len(paths) - len(labels_np)
 
 
+def memory_estimate(paths: list[str], image_size: int, kind: str) -> int:
+    """Bytes the examples take in memory: decoded at ``image_size`` (cifar), or the encoded
+    files (imagenet, whose crops are taken from the full image each epoch)."""
+    if kind == "imagenet":
+        return sum(os.path.getsize(p) for p in paths)
+    return len(paths) * image_size * image_size * 3
+
+
+def folder_examples(paths: list[str], labels: list[int], image_size: int, kind: str,
+                    memory: bool) -> tuple[Examples, int]:
+    """(examples, files skipped): decoded pixels (cifar) or encoded files (imagenet) in memory,
+    or else the file paths, read as the epoch reaches them."""
+    if not memory:
+        return Examples(paths, labels, "path", image_size), 0
+    if kind == "imagenet":
+        return Examples([Path(p).read_bytes() for p in paths], labels, "encoded", image_size), 0
+    pixels, kept, skipped = decode_images(paths, labels, image_size)
+    return Examples(pixels, kept, "pixels", image_size), skipped
+
+
 def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
-                      val_dir: str | None = None) -> DataSource:
-    """Training data from ``data_dir``; validation from ``val_dir`` or held out per class."""
+                      val_dir: str | None = None, kind: str = "cifar", cache: str = "auto",
+                      cache_budget: int | None = None) -> DataSource:
+    """Training data from ``data_dir``; validation from ``val_dir`` or held out per class. A
+    directory with a TFRecord manifest is read as its shards; ``cache`` decides whether the
+    images are held in memory, streamed, or written once as TFRecords to ``disk:PATH``."""
+    if tfrecord.read_manifest(data_dir) is not None:
+        return load_tfrecord_dir(data_dir, image_size, kind)
     paths, labels, class_names = list_image_folder(data_dir)
     val_from = f"the last {val_split:.0%} of each class of {data_dir}"
     if val_dir:
@@ -98,18 +126,64 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
     else:
         train_files, val_files = (paths, labels), ([], [])
         val_from = "none (--val-split 0)"
-    x_train, y_train, skipped = decode_images(*train_files, image_size)
-    val, val_size = None, 0
+    disk = cache_choice.disk_path(cache)
+    if disk is not None:
+        return _disk_cache(disk, data_dir, class_names, train_files, val_files, image_size,
+                           kind, val_from)
+    estimate = memory_estimate(train_files[0] + val_files[0], image_size, kind)
+    memory = cache_choice.in_memory(cache, estimate, cache_budget)
+    train, skipped = folder_examples(*train_files, image_size, kind, memory)
+    val = None
     if val_files[0]:
-        x_val, y_val, val_skipped = decode_images(*val_files, image_size)
+        val, val_skipped = folder_examples(*val_files, image_size, kind, memory)
         skipped += val_skipped
-        val, val_size = tf.data.Dataset.from_tensor_slices((x_val, y_val)), len(y_val)
+    return DataSource(train_examples=train, val_examples=val, class_names=class_names,
+                      kind=kind, skipped=skipped, val_from=val_from, cached=memory)
+
+
+def write_tfrecord_dir(output: Path, source: str, class_names: list[str],
+                       splits: dict[str, tuple[list, list]], shards: int | None = None) -> dict:
+    """Writes each split's shards, then the manifest; returns the manifest's splits."""
+    output.mkdir(parents=True, exist_ok=True)
+    entries = {name: tfrecord.write_split(*files, output, name, shards)
+               for name, files in splits.items() if files[0]}
+    tfrecord.write_manifest(output, class_names, entries, source)
+    return entries
+
+
+def _disk_cache(disk: Path, data_dir: str, class_names: list[str], train_files, val_files,
+                image_size: int, kind: str, val_from: str) -> DataSource:
+    """``--cache disk:PATH``: the folder's TFRecords under PATH, written on first use (workers
+    that start at once write the same files, each renamed into place whole)."""
+    manifest = tfrecord.read_manifest(disk)
+    if manifest is None:
+        write_tfrecord_dir(disk, str(data_dir), class_names,
+                           {"train": train_files, "validation": val_files})
+        manifest = tfrecord.read_manifest(disk)
+    elif manifest["classes"] != class_names or manifest["source"] != str(data_dir):
+        raise DataError(f"{disk} holds TFRecords of {manifest['source']}, not {data_dir}; give "
+                        f"--cache disk: another folder or delete that one.")
+    return _manifest_source(disk, manifest, image_size, kind, val_from)
+
+
+def load_tfrecord_dir(directory: str | Path, image_size: int, kind: str = "cifar") -> DataSource:
+    """A directory written by apps/make_tfrecords.py: its train and validation shards."""
+    directory = Path(directory)
+    manifest = tfrecord.read_manifest(directory)
+    return _manifest_source(directory, manifest, image_size, kind,
+                            f"the validation shards of {directory}")
+
+
+def _manifest_source(directory: Path, manifest: dict, image_size: int, kind: str,
+                     val_from: str) -> DataSource:
+    splits = manifest["splits"]
+    if "train" not in splits:
+        raise DataError(f"{directory} has no train shards; write them with "
+                        f"apps/make_tfrecords.py --data-dir FOLDER --output {directory}.")
+    val = splits.get("validation")
+    skipped = sum(entry["skipped"] for entry in splits.values())
     return DataSource(
-        train=tf.data.Dataset.from_tensor_slices((x_train, y_train)),
-        val=val,
-        train_size=len(y_train),
-        val_size=val_size,
-        class_names=class_names,
-        skipped=skipped,
-        val_from=val_from,
-    )
+        train_examples=tfrecord.record_files(directory, splits["train"], image_size),
+        val_examples=tfrecord.record_files(directory, val, image_size) if val else None,
+        class_names=manifest["classes"], kind=kind, skipped=skipped,
+        val_from=val_from if val else "none (no validation shards)", cached=False)

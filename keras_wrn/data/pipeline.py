@@ -1,5 +1,6 @@
-"""The tf.data input pipeline: shuffling in a reproducible order per epoch (so a resumed run
-continues from the same data position), augmentation, batching and prefetch."""
+"""The tf.data input pipeline: one worker's share of an epoch in an order fixed by the seed (so
+a resumed run continues from the same data position), decoding, augmentation, batching and
+prefetch. Images stay uint8 to the device unless RandAugment or mixup makes them float."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ from collections.abc import Mapping
 
 import tensorflow as tf
 
-from keras_wrn.data import augment
+from keras_wrn.data import augment, images
+from keras_wrn.data.examples import Examples, StreamExamples, epoch_seed
 
-SHUFFLE_BUFFER = 65_536
+KINDS = ("cifar", "imagenet")
+# Recipe fields whose AugmentConfig field has another name.
+_RECIPE_NAMES = {"kind": "augmentation"}
 
 
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
-    """Training augmentation; the defaults are the papers' CIFAR recipe (pad 4, crop, flip)."""
+    """Training augmentation. ``kind="cifar"``: the papers' CIFAR recipe (pad 4, crop, flip);
+    ``"imagenet"``: random-resized crop and flip, and resize-and-center-crop evaluation."""
 
+    kind: str = "cifar"
     crop_padding: int = 4
     flip: bool = True
     cutout: int = 0
@@ -28,62 +34,95 @@ class AugmentConfig:
     def from_recipe(cls, recipe: object) -> AugmentConfig:
         """The augmentation fields of a training recipe: a RecipeConfig, or a run's flat
         configuration (a mapping; fields it lacks keep their defaults)."""
-        if isinstance(recipe, Mapping):
-            values = recipe
-        else:
-            values = {f.name: getattr(recipe, f.name) for f in dataclasses.fields(cls)}
-        return cls(**{f.name: values.get(f.name, f.default) for f in dataclasses.fields(cls)})
+        values = recipe if isinstance(recipe, Mapping) else vars(recipe)
+        fields = {}
+        for f in dataclasses.fields(cls):
+            value = values.get(_RECIPE_NAMES.get(f.name, f.name))
+            fields[f.name] = f.default if value is None else value
+        return cls(**fields)
 
 
-def train_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int, epoch: int,
-                  seed: int, augmentation: AugmentConfig, skip_batches: int = 0) -> tf.data.Dataset:
-    """Batches of (float32 0-255 images, one-hot labels) for one epoch, in the order fixed by
-    ``seed`` and ``epoch``, starting after ``skip_batches`` batches. The last partial batch is
-    dropped so every step has the global batch size."""
-    epoch_seed = seed * 100_003 + epoch
-    ds = examples.shuffle(SHUFFLE_BUFFER, seed=epoch_seed, reshuffle_each_iteration=False)
-    # Each example's draws are keyed by its position in the epoch, so skipping is exact.
-    ds = ds.enumerate()
-    if skip_batches:
+def _decodes(examples: Examples | StreamExamples) -> bool:
+    return examples.form != "pixels"
+
+
+def _encoded(examples: Examples | StreamExamples, record: tf.Tensor) -> tf.Tensor:
+    return tf.io.read_file(record) if examples.form == "path" else record
+
+
+def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_size: int,
+                  epoch: int, seed: int, augmentation: AugmentConfig, skip_batches: int = 0,
+                  shard: int = 0, shards: int = 1) -> tf.data.Dataset:
+    """Batches of (uint8 images, one-hot labels) of worker ``shard`` of ``shards`` for one
+    epoch, in the order fixed by ``seed`` and ``epoch``, starting after ``skip_batches`` of its
+    batches. Partial batches are dropped; a streamed source whose files fail to decode is
+    left out and the stream repeats, so the epoch still has its steps."""
+    key = epoch_seed(seed, epoch)
+    size = examples.image_size
+    ds = examples.epoch(key, shard, shards)
+    if skip_batches:  # before any file is read: skipping costs no decoding
         ds = ds.skip(skip_batches * batch_size)
+    encoded = _decodes(examples)
 
-    def per_example(position, example):
-        image, label = example
+    def per_example(position, record, label):
+        # Each example's draws are keyed by its position in the epoch, so skipping is exact.
         crop_seed, cutout_seed = tf.unstack(tf.random.experimental.stateless_split(
-            tf.stack([tf.constant(epoch_seed, tf.int64), position]), 2))
-        image = augment.pad_crop_flip(image, augmentation.crop_padding, augmentation.flip,
-                                      crop_seed)
+            tf.stack([tf.constant(key, tf.int64), position]), 2))
+        record = _encoded(examples, record)
+        if augmentation.kind == "imagenet":
+            flip_seed = tf.random.experimental.stateless_fold_in(crop_seed, 1)
+            image = images.random_resized_crop(record, size, crop_seed, encoded)
+            if augmentation.flip:
+                image = tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
+        else:
+            image = images.decode_fixed(record, size, encoded)
+            image = augment.pad_crop_flip(image, augmentation.crop_padding, augmentation.flip,
+                                          crop_seed)
         if augmentation.cutout:
             image = augment.cutout(image, augmentation.cutout, cutout_seed)
         return image, tf.one_hot(label, num_classes)
 
-    ds = ds.map(per_example, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(per_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if encoded:
+        ds = ds.ignore_errors().repeat()
     ds = ds.batch(batch_size, drop_remainder=True)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.randaugment_ops:
         layer = augment.rand_augment(augmentation.randaugment_ops,
                                      augmentation.randaugment_magnitude)
-        ds = ds.map(lambda x, y: (layer(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda x, y: (layer(tf.cast(x, tf.float32)), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.mixup > 0:
         batch_seeds = tf.data.Dataset.counter(skip_batches).map(
-            lambda index: tf.stack([tf.constant(-1 - epoch_seed, tf.int64), index]))
+            lambda index: tf.stack([tf.constant(-1 - key, tf.int64), index * shards + shard]))
         ds = tf.data.Dataset.zip(ds, batch_seeds).map(
-            lambda batch, key: augment.mixup(*batch, augmentation.mixup, key),
+            lambda batch, k: augment.mixup(tf.cast(batch[0], tf.float32), batch[1],
+                                           augmentation.mixup, k),
             num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: int = 0,
+             shards: int = 1) -> tf.data.Dataset:
+    """Unbatched (uint8 image, int32 label) in the stored order, prepared for evaluation:
+    resized whole (``cifar``) or resized and center-cropped (``imagenet``). Files that fail
+    to decode are left out."""
+    size, encoded = examples.image_size, _decodes(examples)
+
+    def prepare(position, record, label):
+        record = _encoded(examples, record)
+        if kind == "imagenet":
+            return images.center_crop(record, size, encoded), label
+        return images.decode_fixed(record, size, encoded), label
+
+    ds = examples.stored(shard, shards).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.ignore_errors() if encoded else ds
+
+
 def eval_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int) -> tf.data.Dataset:
-    """Batches of (float32 images, one-hot labels), in order, the last batch kept."""
+    """Batches of (uint8 images, one-hot labels) of prepared examples, in order, the last batch
+    kept."""
     return (examples
-            .map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, num_classes)),
+            .map(lambda x, y: (x, tf.one_hot(y, num_classes)),
                  num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size)
             .prefetch(tf.data.AUTOTUNE))
-
-
-def distribute_options(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """Shards in-memory data by example across workers (file sharding needs files)."""
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)

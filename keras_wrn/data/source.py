@@ -6,6 +6,9 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_wrn.data.examples import Examples, StreamExamples
+from keras_wrn.data.pipeline import prepared
+
 
 class DataError(ValueError):
     """A dataset cannot be loaded; the message is one line that names the fix."""
@@ -13,16 +16,35 @@ class DataError(ValueError):
 
 @dataclasses.dataclass
 class DataSource:
-    """Decoded examples: unbatched ``(uint8 image [H, W, 3], int32 label)`` datasets."""
+    """A training split, an optional validation split and the classes. ``kind`` (cifar or
+    imagenet) is how ``train`` and ``val`` prepare images for evaluation."""
 
-    train: tf.data.Dataset
-    val: tf.data.Dataset | None
-    train_size: int
-    val_size: int
+    train_examples: Examples | StreamExamples
+    val_examples: Examples | StreamExamples | None
     class_names: list[str]
-    skipped: int = 0  # unreadable images left out
+    kind: str = "cifar"
+    skipped: int = 0  # unreadable images left out (known once decoded: cached data only)
     val_from: str = "none"  # where validation comes from, in words: which split or folder
+    cached: bool = True  # held in memory (else streamed from files)
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def train_size(self) -> int:
+        return self.train_examples.size
+
+    @property
+    def val_size(self) -> int:
+        return self.val_examples.size if self.val_examples is not None else 0
+
+    @property
+    def train(self) -> tf.data.Dataset:
+        """The training examples prepared for evaluation, unbatched, in stored order."""
+        return prepared(self.train_examples, self.kind)
+
+    @property
+    def val(self) -> tf.data.Dataset | None:
+        """The validation examples prepared for evaluation, unbatched, in stored order."""
+        return None if self.val_examples is None else prepared(self.val_examples, self.kind)

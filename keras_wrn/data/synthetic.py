@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.data.examples import Examples
 from keras_wrn.data.source import DataSource
 
 GRID = 4  # pattern cells per side before upsampling
@@ -34,15 +35,15 @@ def make_synthetic_arrays(num_examples: int, num_classes: int, image_size: int,
 
 
 def load_synthetic(image_size: int, num_classes: int = 10, train_examples: int = 2000,
-                   val_examples: int = 500, seed: int = 0) -> DataSource:
-    """Training and validation splits drawn from the same class patterns with different noise."""
+                   val_examples: int = 500, seed: int = 0, kind: str = "cifar") -> DataSource:
+    """Training and validation splits drawn from the same class patterns with different noise
+    (``kind``: how evaluation prepares them, cifar or imagenet)."""
     x_train, y_train = make_synthetic_arrays(train_examples, num_classes, image_size, seed)
     x_val, y_val = make_synthetic_arrays(val_examples, num_classes, image_size, seed + 1)
     return DataSource(
-        train=tf.data.Dataset.from_tensor_slices((x_train, y_train)),
-        val=tf.data.Dataset.from_tensor_slices((x_val, y_val)),
-        train_size=train_examples,
-        val_size=val_examples,
+        train_examples=Examples(x_train, y_train, "pixels", image_size),
+        val_examples=Examples(x_val, y_val, "pixels", image_size),
+        kind=kind,
         class_names=[f"class_{i}" for i in range(num_classes)],
         val_from="the synthetic validation set (the same patterns, other noise)",
     )

@@ -2,16 +2,21 @@
 
 A dataset prepared under ``--tfds-data-dir`` (or TFDS's default folder) is read as it is; one
 that is not prepared is downloaded only when the download host answers, otherwise the run stops
-at once with a one-line error naming the offline alternatives.
+at once with a one-line error naming the offline alternatives. A dataset whose decoded images
+fit the cache budget is held in memory (CIFAR); a larger one (ImageNet) is streamed.
 """
 
 from __future__ import annotations
 
 import socket
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from keras_wrn.data import cache as cache_choice
+from keras_wrn.data import images
+from keras_wrn.data.examples import Examples, StreamExamples
 from keras_wrn.data.source import DataError, DataSource
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
@@ -38,10 +43,12 @@ def _size(dataset: tf.data.Dataset) -> int:
 
 
 def load_tfds(name: str, image_size: int, val_split: float = 0.1,
-              data_dir: str | None = None, for_selection: bool = False) -> DataSource:
+              data_dir: str | None = None, for_selection: bool = False, kind: str = "cifar",
+              cache: str = "auto", cache_budget: int | None = None) -> DataSource:
     """``train`` for training; ``test`` (or ``validation``) for validation if the dataset has
     one, else the last ``val_split`` of ``train``. ``for_selection`` (hyperparameter search):
-    always the last ``val_split`` of ``train``, so that the test split is never selected on."""
+    always the last ``val_split`` of ``train``, so that the test split is never selected on.
+    Decoded into memory when it fits the cache budget, else streamed from TFDS's files."""
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as err:  # tfds raises its own DatasetNotFoundError subclasses
@@ -70,20 +77,78 @@ def load_tfds(name: str, image_size: int, val_split: float = 0.1,
                 f"--data-dir DIR for an image folder, or --dataset synthetic."
             ) from None
         (train, val), info = _load(name, splits, data_dir, download=True)
+    sizes = [_split_size(info, split, dataset)
+             for split, dataset in zip(splits, (train, val), strict=True)]
+    # imagenet crops each epoch from the image as TFDS decodes it: cached only when the
+    # dataset's images have one size (the estimate is unbounded otherwise).
+    shape = info.features[info.supervised_keys[0]].shape
+    side = shape[0] if kind == "imagenet" else image_size
+    estimate = sum(sizes) * side * (shape[1] if kind == "imagenet" else side) * 3 \
+        if side and (kind != "imagenet" or shape[1]) else float("inf")
+    memory = cache_choice.in_memory(cache, estimate, cache_budget)
+    if memory:
+        train_examples, val_examples = _in_memory(train, image_size, kind), \
+            _in_memory(val, image_size, kind)
+    else:
+        train_examples, val_examples = (
+            _stream(name, split, size, data_dir, image_size)
+            for split, size in zip(splits, sizes, strict=True))
+    label_feature = info.features[info.supervised_keys[1]]
+    return DataSource(
+        train_examples=train_examples,
+        val_examples=val_examples,
+        class_names=list(label_feature.names),
+        kind=kind,
+        val_from=f"TFDS {name} split {splits[1]!r}",
+        cached=memory,
+    )
 
-    def to_uint8(image, label):
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+def _split_size(info, split: str, dataset: tf.data.Dataset) -> int:
+    """Examples in ``split``: from the dataset's metadata, else counted once."""
+    try:
+        return int(info.splits[split].num_examples)
+    except (KeyError, ValueError):
+        return _size(dataset)
+
+
+def _in_memory(dataset: tf.data.Dataset, image_size: int, kind: str) -> Examples:
+    """The split decoded into memory: resized to ``image_size`` (cifar), or as TFDS decodes it
+    (imagenet, cropped from the full image each epoch)."""
+
+    def resize(image, label):
+        if kind != "imagenet":
+            image = images.decode_fixed(image, image_size, encoded=False)
         return image, tf.cast(label, tf.int32)
 
-    label_feature = info.features[info.supervised_keys[1]]
-    train = train.map(to_uint8, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    val = val.map(to_uint8, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    return DataSource(
-        train=train,
-        val=val,
-        train_size=_size(train),
-        val_size=_size(val),
-        class_names=list(label_feature.names),
-        val_from=f"TFDS {name} split {splits[1]!r}",
-    )
+    pixels, labels = [], []
+    for x, y in dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).batch(4096)\
+            .as_numpy_iterator():
+        pixels.append(x)
+        labels.append(y)
+    return Examples(np.concatenate(pixels), np.concatenate(labels), "pixels", image_size)
+
+
+def _stream(name: str, split: str, size: int, data_dir: str | None,
+            image_size: int) -> StreamExamples:
+    """The split read from TFDS's files as encoded images, not cached: worker w of W reads
+    the w-th of W even sub-splits, its files shuffled with the epoch's seed."""
+
+    def sub_split(shard: int, shards: int) -> str:
+        return split if shards == 1 else tfds.even_splits(split, shards)[shard]
+
+    def open_shard(shard: int, shards: int, seed: int | None) -> tf.data.Dataset:
+        read = tfds.ReadConfig(shuffle_seed=seed) if seed is not None else None
+        dataset = tfds.load(name, split=sub_split(shard, shards), data_dir=data_dir,
+                            as_supervised=True, shuffle_files=seed is not None,
+                            read_config=read, decoders={"image": tfds.decode.SkipDecoding()})
+        return dataset.map(lambda image, label: (image, tf.cast(label, tf.int32)))
+
+    def sizes(shards: int) -> list[int]:
+        if shards == 1:
+            return [size]
+        builder = tfds.builder(name, data_dir=data_dir)
+        return [int(builder.info.splits[sub_split(w, shards)].num_examples)
+                for w in range(shards)]
+
+    return StreamExamples(open_shard, sizes, image_size)

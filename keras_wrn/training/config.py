@@ -15,11 +15,12 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from keras_wrn.data.pipeline import KINDS
 from keras_wrn.layers import DROP_MODES
 from keras_wrn.models import registry
 from keras_wrn.runtime import RuntimeRequest
 from keras_wrn.runtime.plan import option
-from keras_wrn.training.recipes import FAMILY_RECIPES, RECIPES
+from keras_wrn.training.recipes import FAMILY_RECIPES, IMAGENET_RECIPES, RECIPES
 from keras_wrn.training.schedule import SCHEDULES
 
 LR_SCALINGS = ("none", "linear")
@@ -68,6 +69,10 @@ class DataConfig:
     tfds_data_dir: str | None = option(None, "folder with prepared TFDS datasets")
     image_size: int | None = option(None, "input side (default: the model's, 32 on CIFAR)")
     eval_batch_size: int = option(256, "batch size of validation (default 256)")
+    cache: str = option("auto", "auto (in memory when it fits --cache-budget-gb, else "
+                                "streamed), memory, disk:PATH (TFRecords written once) or none")
+    cache_budget_gb: float | None = option(None, "memory --cache auto may use (default: a "
+                                                 "quarter of the machine's)")
 
 
 @dataclasses.dataclass
@@ -94,6 +99,9 @@ class RecipeConfig:
     randaugment_ops: int = option(0, "RandAugment ops per image (0: off)")
     randaugment_magnitude: float = option(0.5, "RandAugment strength (its factor)")
     mixup: float = option(0.0, "mixup Beta alpha (0: off)")
+    augmentation: str | None = option(None, "cifar (pad, crop, flip) or imagenet (random-"
+                                            "resized crop, flip; resize and center-crop "
+                                            "evaluation); default: the model's stem", KINDS)
     lr_scaling: str = option("none", "linear: LR x global batch / the recipe's batch, with "
                                      "warm-up past 2x (default none: the papers' values)",
                              LR_SCALINGS)
@@ -167,6 +175,11 @@ class TrainConfig:
         for key, value in values.items():
             sections[KEYS[key].section][KEYS[key].field.name] = value
         return cls(**{name: SECTIONS[name](**kwargs) for name, kwargs in sections.items()})
+
+    def cache_budget(self) -> int | None:
+        """``cache_budget_gb`` in bytes (None: the default budget)."""
+        gb = self.data.cache_budget_gb
+        return None if gb is None else int(gb * 2**30)
 
     def input_size(self) -> int:
         """Image side length: ``image_size`` or the model preset's input size."""
@@ -308,16 +321,21 @@ def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = Non
     check_types(given)
     arch = given.get("arch", ModelConfig.arch)
     try:
-        family, _ = registry.resolve(arch)
+        family, hparams = registry.resolve(arch)
         model_keys = {k: given[k] for k in given
                       if KEYS[k].section == "model" and k != "arch" and given[k] is not None}
         registry.check(arch, **model_keys)
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    recipe = given.get("recipe") or FAMILY_RECIPES[family]
+    stem = hparams.get("stem", "cifar")
+    recipe = given.get("recipe") or (IMAGENET_RECIPES.get(family) if stem == "imagenet"
+                                     else None) or FAMILY_RECIPES[family]
     if recipe not in RECIPES:
         raise ConfigError(f"unknown recipe {recipe!r}; recipes: {', '.join(sorted(RECIPES))}.")
-    config = TrainConfig.from_flat({**RECIPES[recipe], **given, "recipe": recipe})
+    # The augmentation: given, else the recipe's, else the one the model's stem was made for.
+    kind = "imagenet" if stem == "imagenet" else "cifar"
+    config = TrainConfig.from_flat({"augmentation": kind, **RECIPES[recipe], **given,
+                                    "recipe": recipe})
     validate(config)
     return config
 
@@ -359,6 +377,11 @@ def validate(config: TrainConfig) -> None:
          f"--checkpoint-steps must be >= 0, got {runtime.checkpoint_steps}"),
         (data.image_size is None or data.image_size >= 8,
          f"--image-size must be >= 8, got {data.image_size}"),
+        (data.cache in ("auto", "memory", "none") or (data.cache.startswith("disk:")
+                                                      and len(data.cache) > 5),
+         f"--cache must be auto, memory, disk:PATH or none, got {data.cache!r}"),
+        (data.cache_budget_gb is None or data.cache_budget_gb >= 0,
+         f"--cache-budget-gb must be >= 0, got {data.cache_budget_gb}"),
     ]
     for ok, message in checks:
         if not ok:

@@ -7,17 +7,20 @@ import tensorflow as tf
 
 
 def make_eval_step(model: keras.Model, strategy: tf.distribute.Strategy):
-    """A compiled step returning global sums: loss, top-1 hits, top-5 hits, examples."""
+    """A compiled step returning global sums: loss, top-1 hits, top-5 hits, examples. An
+    all-zero label (one-hot of -1: padding) weighs 0."""
     k = min(5, model.output_shape[-1])
 
     def replica_step(images, labels):
+        images = tf.cast(images, tf.float32)
         logits = tf.cast(model(images, training=False), tf.float32)
         loss = keras.losses.categorical_crossentropy(labels, logits, from_logits=True)
+        weight = tf.reduce_sum(tf.cast(labels, tf.float32), -1)
         targets = tf.argmax(labels, axis=-1, output_type=tf.int32)
         top1 = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), targets), tf.float32)
         topk = tf.cast(tf.math.in_top_k(targets, logits, k), tf.float32)
-        count = tf.cast(tf.shape(labels)[0], tf.float32)
-        return tf.reduce_sum(loss), tf.reduce_sum(top1), tf.reduce_sum(topk), count
+        return (tf.reduce_sum(loss * weight), tf.reduce_sum(top1 * weight),
+                tf.reduce_sum(topk * weight), tf.reduce_sum(weight))
 
     @tf.function
     def step(batch):
@@ -27,14 +30,17 @@ def make_eval_step(model: keras.Model, strategy: tf.distribute.Strategy):
     return step
 
 
-def evaluate(model: keras.Model, dataset: tf.data.Dataset,
+def evaluate(model: keras.Model, dataset,
              strategy: tf.distribute.Strategy | None = None, step=None) -> dict[str, float]:
-    """``loss``, ``top1``, ``top5`` (fractions) and ``examples`` over a batched dataset of
-    (images, one-hot labels)."""
+    """``loss``, ``top1``, ``top5`` (fractions) and ``examples`` over batches of (images,
+    one-hot labels): a tf.data dataset, or one the strategy distributed (each worker its
+    share; the sums are all-reduced)."""
     strategy = strategy or tf.distribute.get_strategy()
     step = step or make_eval_step(model, strategy)
+    if isinstance(dataset, tf.data.Dataset):
+        dataset = strategy.experimental_distribute_dataset(dataset)
     totals = [0.0, 0.0, 0.0, 0.0]
-    for batch in strategy.experimental_distribute_dataset(dataset):
+    for batch in dataset:
         totals = [t + float(v) for t, v in zip(totals, step(batch), strict=True)]
     loss, top1, top5, count = totals
     if count == 0:

@@ -1,6 +1,6 @@
 """The papers' training schedules as named recipes (data): values of the configuration's recipe
-section only, each overridable from the command line or a config file. Epoch milestones assume
-the CIFAR training set."""
+section only, each overridable from the command line or a config file. The CIFAR recipes'
+milestones assume the CIFAR training set, the ImageNet ones ImageNet-1k's 1.28M images."""
 
 from __future__ import annotations
 
@@ -32,6 +32,24 @@ RECIPES: dict[str, dict[str, Any]] = {
         "milestones": [91, 136], "lr_decay": 0.1, "warmup_epochs": 1,
         "momentum": 0.9, "nesterov": False, "weight_decay": 1e-4,
     },
+    # He et al. 2015 (section 3.4): SGD, batch 256, LR 0.1 divided by 10 on plateaus, weight
+    # decay 1e-4, momentum 0.9; run as 90 epochs with steps at 30 and 60 (fb.resnet.torch,
+    # torchvision's reference). ImageNet augmentation: random-resized crop and flip; evaluation
+    # on the 224 center crop of the image resized to 256.
+    "resnet-imagenet": {
+        "epochs": 90, "batch_size": 256, "lr": 0.1, "schedule": "step",
+        "milestones": [30, 60], "lr_decay": 0.1, "warmup_epochs": 0,
+        "momentum": 0.9, "nesterov": False, "weight_decay": 1e-4, "augmentation": "imagenet",
+    },
+    # Han et al. 2017, PyramidNet-200 a300 on ImageNet, from the authors' code
+    # (dyhan0920/PyramidNet-PyTorch: the README's command, --lr 0.05 --batch_size 128
+    # --epochs 100, and train.py's adjust_learning_rate, LR x0.1 every 30 epochs; SGD with
+    # Nesterov momentum 0.9, weight decay 1e-4; fb.resnet.torch's augmentation).
+    "pyramidnet-imagenet": {
+        "epochs": 100, "batch_size": 128, "lr": 0.05, "schedule": "step",
+        "milestones": [30, 60, 90], "lr_decay": 0.1, "warmup_epochs": 0,
+        "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4, "augmentation": "imagenet",
+    },
     # A CPU budget of ~30 minutes on 2 cores (ResNet-20, 45k CIFAR-10 images): few epochs,
     # half an epoch of warm-up, cosine decay to zero, label smoothing.
     "cpu-fast": {
@@ -45,6 +63,15 @@ RECIPES: dict[str, dict[str, Any]] = {
         "milestones": [], "lr_decay": 0.1, "warmup_epochs": 0,
         "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
     },
+}
+
+# The default recipe of a preset with the ImageNet stem, by family.
+IMAGENET_RECIPES = {
+    "resnet": "resnet-imagenet",
+    "preact_resnet": "resnet-imagenet",
+    "pyramidnet": "pyramidnet-imagenet",
+    "pyramiddrop": "pyramidnet-imagenet",
+    "pyramidsepdrop": "pyramidnet-imagenet",
 }
 
 FAMILY_RECIPES = {

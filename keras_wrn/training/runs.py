@@ -55,7 +55,13 @@ def load_run_data(config: dict[str, Any], image_size: int,
     return load_data(config.get("dataset"), image_size, data_dir=config.get("data_dir"),
                      val_dir=config.get("val_dir"), val_split=config.get("val_split", 0.1),
                      tfds_data_dir=tfds_data_dir or config.get("tfds_data_dir"),
-                     seed=config.get("seed", 0))
+                     seed=config.get("seed", 0), kind=config.get("augmentation") or "cifar",
+                     cache=_evaluation_cache(config.get("cache")))
+
+
+def _evaluation_cache(cache: str | None) -> str:
+    """A run's cache choice for reading its data again: its TFRecords if it wrote them."""
+    return cache if cache and cache.startswith("disk:") else "auto"
 
 
 def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSource:
@@ -64,7 +70,8 @@ def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSo
     return load_data(data.dataset, config.input_size(), data_dir=data.data_dir,
                      val_dir=data.val_dir, val_split=data.val_split,
                      tfds_data_dir=data.tfds_data_dir, seed=config.runtime.seed,
-                     for_selection=for_selection)
+                     for_selection=for_selection, kind=config.recipe.augmentation or "cifar",
+                     cache=data.cache, cache_budget=config.cache_budget())
 
 
 def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str | None = None,
@@ -73,11 +80,12 @@ def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str |
     held-out split of ``dataset``, or else the validation split the run trained with.
     ValueError (one line) when there is none or its classes do not match the model's."""
     size = run.model.input_shape[1]
+    kind = run.config.get("augmentation") or "cifar"
     if data_dir:
-        source = load_data(None, size, data_dir=data_dir, val_split=0.0)
+        source = load_data(None, size, data_dir=data_dir, val_split=0.0, kind=kind)
         examples = source.train
     elif dataset:
-        source = load_data(dataset, size, tfds_data_dir=tfds_data_dir)
+        source = load_data(dataset, size, tfds_data_dir=tfds_data_dir, kind=kind)
         examples = source.val
     elif run.config:
         source = load_run_data(run.config, size, tfds_data_dir)

@@ -19,8 +19,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_wrn.data import AugmentConfig, DataSource, eval_dataset, train_dataset
-from keras_wrn.data.pipeline import distribute_options
+from keras_wrn.data import (
+    AugmentConfig,
+    DataSource,
+    eval_dataset,
+    prepared,
+    steps_per_epoch,
+    train_dataset,
+)
 from keras_wrn.kernels import (
     batch_norm_layers,
     onednn_batch_norms,
@@ -31,7 +37,7 @@ from keras_wrn.kernels.swap import swapped
 from keras_wrn.layers import StochasticResidual
 from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan, current_plan
-from keras_wrn.runtime.strategy import is_chief, is_multi_worker, task_id
+from keras_wrn.runtime.strategy import is_chief, is_multi_worker, num_workers, task_id
 from keras_wrn.training import artifacts
 from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_newest_complete
 from keras_wrn.training.config import ConfigError, TrainConfig
@@ -75,7 +81,10 @@ class Trainer:
         if config.recipe.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {config.recipe.batch_size} is not divisible by "
                               f"the {self.replicas} replicas; use a multiple of {self.replicas}.")
-        full_epoch = data.train_size // config.recipe.batch_size
+        # Each worker reads its own share of the data (file shards, or every W-th example).
+        self.workers = num_workers(strategy)
+        self.replicas_per_worker = self.replicas // self.workers
+        full_epoch = steps_per_epoch(data.train_examples, config.recipe.batch_size, self.workers)
         if full_epoch < 1:
             raise ConfigError(f"--batch-size {config.recipe.batch_size} exceeds the "
                               f"{data.train_size} training examples; use a smaller batch.")
@@ -185,6 +194,7 @@ class Trainer:
         scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
         def replica_step(images, labels):
+            images = tf.cast(images, tf.float32)  # uint8 until here: a quarter of the copy
             with tf.GradientTape() as tape:
                 logits = tf.cast(model(images, training=True), tf.float32)
                 per_example = keras.losses.categorical_crossentropy(
@@ -237,8 +247,39 @@ class Trainer:
 
         return train_step, train_loop
 
-    def _distribute(self, dataset: tf.data.Dataset):
-        return self.strategy.experimental_distribute_dataset(distribute_options(dataset))
+    def _train_data(self, epoch: int, skip: int):
+        """The epoch's distributed batches from step ``skip``: each worker builds its share
+        (its shard of the examples, per-replica batches; tf.data auto-sharding is off)."""
+        config, per_worker = self.config, self.replicas_per_worker
+
+        def worker_data(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            dataset = train_dataset(
+                self.data.train_examples, self.data.num_classes,
+                context.get_per_replica_batch_size(config.recipe.batch_size), epoch,
+                config.runtime.seed, self._augmentation(), skip_batches=skip * per_worker,
+                shard=context.input_pipeline_id, shards=context.num_input_pipelines)
+            return dataset.take((self.steps_per_epoch - skip) * per_worker)
+
+        return self.strategy.distribute_datasets_from_function(worker_data)
+
+    def _val_data(self):
+        """Validation batches, each worker its every W-th example or its own files, padded
+        with examples of weight 0 (label -1) to whole batches on every replica and the same
+        number of steps on every worker; the evaluation step all-reduces the sums."""
+        data, size = self.data, self.image_size
+        batch = max(1, self.config.data.eval_batch_size // self.replicas)
+        per_step = batch * self.replicas_per_worker
+        steps = math.ceil(max(data.val_examples.shard_sizes(self.workers)) / per_step)
+        padding = tf.data.Dataset.from_tensors(
+            (tf.zeros([size, size, 3], tf.uint8), tf.constant(-1, tf.int32))).repeat()
+
+        def worker_data(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            examples = prepared(data.val_examples, data.kind, context.input_pipeline_id,
+                                context.num_input_pipelines)
+            examples = examples.concatenate(padding).take(steps * per_step)
+            return eval_dataset(examples, data.num_classes, batch)
+
+        return self.strategy.distribute_datasets_from_function(worker_data)
 
     def _augmentation(self) -> AugmentConfig:
         """The augmentation fields of the configuration's recipe."""
@@ -297,10 +338,7 @@ class Trainer:
         history = self._load_history(start_epoch)
         writer = tf.summary.create_file_writer(str(self.output_dir / "logs")) if self.chief \
             else tf.summary.create_noop_writer()
-        val_data = None
-        if self.data.val is not None:
-            val_data = eval_dataset(self.data.val, self.data.num_classes,
-                                    config.data.eval_batch_size)
+        val_data = self._val_data() if self.data.val_examples is not None else None
         # Multi-worker: PreemptionCheckpointHandler takes SIGTERM, and a Ctrl-C on one worker
         # cannot make the others save with it, so it stops that worker at once.
         stops = [] if self._preemption is not None else [signal.SIGTERM, signal.SIGINT]
@@ -346,10 +384,6 @@ class Trainer:
 
     def _run_epoch(self, epoch: int, skip: int, val_data) -> dict[str, Any]:
         config = self.config
-        dataset = train_dataset(self.data.train, self.data.num_classes,
-                                config.recipe.batch_size, epoch, config.runtime.seed,
-                                self._augmentation(), skip_batches=skip)
-        dataset = dataset.take(self.steps_per_epoch - skip)
         progress = keras.utils.Progbar(self.steps_per_epoch, verbose=1 if self.chief else 0,
                                        stateful_metrics=["loss", "acc", "lr"])
         progress.update(skip)
@@ -358,7 +392,7 @@ class Trainer:
         lr = math.nan
         self._sums = self.epoch_sums.numpy() if skip else np.zeros(2)
         step, start = skip, time.perf_counter()
-        iterator = iter(self._distribute(dataset))
+        iterator = iter(self._train_data(epoch, skip))
         while step < self.steps_per_epoch:
             length = self._loop_length(step)
             *loop_sums, lr = self.train_call(iterator, length)
