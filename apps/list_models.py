@@ -23,6 +23,15 @@ def _errors(published: dict) -> str:
                      if published.get(k) is not None)
 
 
+def row(name: str, params: int) -> str:
+    """The preset's table row, with ``params`` the count measured by building it."""
+    preset = keras_wrn.get_preset(name)
+    published = preset["published"]
+    return (f"| `{name}` | {preset['family']} | {params:,} | {published['params_m']}M | "
+            f"{_errors(published)} | {_short(published['errors_source'] or '')} | "
+            f"{_short(preset['source'])} |")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pattern", nargs="?", default="*", help="shell pattern, e.g. 'pyramid*'")
@@ -39,10 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         stem = preset["hparams"].get("stem", "cifar")
         model = keras_wrn.build_model(name, input_shape=(64, 64, 3) if stem == "imagenet" else None)
         params = sum(int(w.numpy().size) for w in model.trainable_weights)
-        published = preset["published"]
-        print(f"| `{name}` | {preset['family']} | {params:,} | {published['params_m']}M | "
-              f"{_errors(published)} | {_short(published['errors_source'] or '')} | "
-              f"{_short(preset['source'])} |", flush=True)
+        print(row(name, params), flush=True)
 
 
 if __name__ == "__main__":

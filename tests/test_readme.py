@@ -12,6 +12,7 @@ import sys
 import pytest
 from helpers import ROOT, app_env, load_app
 
+import keras_wrn
 from keras_wrn.training import resolve_config
 from keras_wrn.training.flags import given_config
 
@@ -56,6 +57,16 @@ def test_every_documented_command_parses_and_resolves(document, argv):
         return
     if argv[0] in ("apps/train.py", "apps/tune.py"):
         resolve_config(given_config(args))  # presets, recipes and values exist
+
+
+def test_the_readme_model_table_is_list_models_output():
+    """Every preset's row as apps/list_models.py prints it, with the reference count that
+    tests/test_models.py asserts the built model has."""
+    rows = [line for line in (ROOT / "README.md").read_text().splitlines()
+            if line.startswith("| `")]
+    list_models = load_app("list_models.py")
+    assert rows == [list_models.row(name, keras_wrn.get_preset(name)["params"])
+                    for name in keras_wrn.list_models()]
 
 
 @pytest.mark.slow
