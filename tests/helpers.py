@@ -87,6 +87,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def two_workers(*args: str, cwd: Path | None = None, timeout: float = 300,
+                **env: str) -> list[tuple[str, str]]:
+    """Runs apps/train.py on two local MultiWorkerMirrored workers (``env`` added to theirs);
+    their (stdout, stderr), chief first, after both exited 0."""
+    ports = [free_port(), free_port()]
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(subprocess.Popen(
+            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=app_env(TF_CONFIG=json.dumps(tf_config), **env), cwd=cwd))
+    outputs = [w.communicate(timeout=timeout) for w in workers]
+    for worker, (_, stderr) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    return outputs
+
+
 def error_line(result: subprocess.CompletedProcess) -> str:
     """The one line a failed app printed (TensorFlow's start-up noise filtered out)."""
     lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]

@@ -21,8 +21,8 @@ from helpers import (
     app_env,
     call_app,
     error_line,
-    free_port,
     run_app,
+    two_workers,
     write_image_folder,
 )
 
@@ -226,20 +226,9 @@ def test_two_workers_each_read_only_their_own_shards(tmp_path):
     out = tmp_path / "records"
     call_app("make_tfrecords.py", "--data-dir", root, "--output", out, "--shards", "4")
     splits = read_manifest(out)["splits"]
-    ports = [free_port(), free_port()]
-    workers = []
-    for index in range(2):
-        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
-        workers.append(subprocess.Popen(
-            app_command("train.py", *TINY, "--data-dir", str(out), "--epochs", "2",
-                        "--batch-size", "8", "--output-dir", str(tmp_path / "run")),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=app_env(TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="0",
-                        TF_CPP_VMODULE="tf_record_dataset_op=2")))
-    outputs = [w.communicate(timeout=400) for w in workers]
-    for worker, (_, stderr) in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, stderr[-3000:]
+    outputs = two_workers(*TINY, "--data-dir", str(out), "--epochs", "2", "--batch-size", "8",
+                          "--output-dir", str(tmp_path / "run"), timeout=400,
+                          TF_CPP_MIN_LOG_LEVEL="0", TF_CPP_VMODULE="tf_record_dataset_op=2")
     opened = [_opened(stderr) for _, stderr in outputs]
     for w in (0, 1):
         mine = set(splits["train"]["files"][w::2] + splits["validation"]["files"][w::2])

@@ -17,14 +17,13 @@ from helpers import (
     ROOT,
     TINY,
     TINY_RUN_GROUP,
-    app_command,
     app_env,
     call_app,
     error_line,
-    free_port,
     history,
     run_app,
     summary,
+    two_workers,
     write_image_folder,
 )
 
@@ -103,22 +102,6 @@ def _readme_two_worker_command() -> str:
     return next(block for block in blocks if "TF_CONFIG" in block)
 
 
-def _two_workers(*args: str, cwd: Path | None = None) -> list[tuple[str, str]]:
-    """Runs apps/train.py on two local workers; their (stdout, stderr), chief first."""
-    ports = [free_port(), free_port()]
-    workers = []
-    for index in range(2):
-        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}}
-        workers.append(subprocess.Popen(
-            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=app_env(TF_CONFIG=json.dumps(tf_config)), cwd=cwd))
-    outputs = [w.communicate(timeout=300) for w in workers]
-    for worker, (_, stderr) in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, stderr[-3000:]
-    return outputs
-
-
 @pytest.mark.slow
 def test_the_readmes_two_worker_command_trains_and_resumes_from_the_chief(tmp_path):
     """The README's command exactly as written (default flags: the plan keeps XLA
@@ -142,7 +125,7 @@ def test_the_readmes_two_worker_command_trains_and_resumes_from_the_chief(tmp_pa
     assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
 
     args = command[command.index("apps/train.py") + len("apps/train.py"):].split("&")[0]
-    outputs = _two_workers(*re.sub(r"--epochs \d+", "--epochs 3", args).split(), cwd=tmp_path)
+    outputs = two_workers(*re.sub(r"--epochs \d+", "--epochs 3", args).split(), cwd=tmp_path)
     for stdout, _ in outputs:
         assert "resuming at epoch 3 step 0" in stdout
     chief, other = (summary(stdout) for stdout, _ in outputs)

@@ -17,11 +17,15 @@ def default_budget() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
 
 
+def valid(spec: str) -> bool:
+    """Whether ``spec`` is one of the choices."""
+    return spec in ("auto", "memory", "none") or (spec.startswith("disk:") and len(spec) > 5)
+
+
 def check(spec: str) -> None:
     """DataError (one line) unless ``spec`` is one of the choices."""
-    if spec in ("auto", "memory", "none") or (spec.startswith("disk:") and len(spec) > 5):
-        return
-    raise DataError(f"--cache must be {CHOICES}, got {spec!r}.")
+    if not valid(spec):
+        raise DataError(f"--cache must be {CHOICES}, got {spec!r}.")
 
 
 def disk_path(spec: str) -> Path | None:

@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from keras_wrn.data import cache
 from keras_wrn.data.pipeline import KINDS
 from keras_wrn.layers import DROP_MODES
 from keras_wrn.models import registry
@@ -377,9 +378,7 @@ def validate(config: TrainConfig) -> None:
          f"--checkpoint-steps must be >= 0, got {runtime.checkpoint_steps}"),
         (data.image_size is None or data.image_size >= 8,
          f"--image-size must be >= 8, got {data.image_size}"),
-        (data.cache in ("auto", "memory", "none") or (data.cache.startswith("disk:")
-                                                      and len(data.cache) > 5),
-         f"--cache must be auto, memory, disk:PATH or none, got {data.cache!r}"),
+        (cache.valid(data.cache), f"--cache must be {cache.CHOICES}, got {data.cache!r}"),
         (data.cache_budget_gb is None or data.cache_budget_gb >= 0,
          f"--cache-budget-gb must be >= 0, got {data.cache_budget_gb}"),
     ]
