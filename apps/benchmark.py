@@ -192,7 +192,7 @@ def _pipeline(args) -> dict:
             start = time.perf_counter()
             source = load()
             row = {"load_s": round(time.perf_counter() - start, 1),
-                   **pipeline_rate(source, augmentation, args.batch_size)}
+                   **pipeline_rate(source, augmentation, args.batch_size, args.epochs)}
             row["images_per_s_per_core"] = round(row["images_per_s"] / cores, 1)
             rows[name] = row
     result = {"kind": "pipeline", "data_dir": args.data_dir or f"generated ({args.images} "
@@ -288,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--image-size", type=int, default=224)
     pipeline.add_argument("--augmentation", choices=("cifar", "imagenet"), default="imagenet")
     pipeline.add_argument("--batch-size", type=int, default=128)
+    pipeline.add_argument("--epochs", type=int, default=3,
+                          help="epochs per source; their median rate is reported")
     pipeline.add_argument("--cutout", type=int, default=0)
     pipeline.add_argument("--no-tfrecords", dest="tfrecords", action="store_false",
                           help="the folder only, not also its TFRecords")

@@ -34,6 +34,30 @@ def test_tfds_path_with_mock_data():
     assert image.shape == (32, 32, 3) and image.dtype == tf.uint8 and label.dtype == tf.int32
 
 
+def test_tfds_streamed_without_a_cache_reads_the_examples_the_cache_holds(monkeypatch):
+    """``--cache none`` (ImageNet's size under auto): TFDS's files are read as encoded images
+    each epoch, never cached, the same examples; worker w of W opens only its even sub-split."""
+    with tfds.testing.mock_data(num_examples=40):
+        memory = load_data("cifar10", 32, val_split=0.25, cache="memory")
+        streamed = load_data("cifar10", 32, val_split=0.25, cache="none")
+
+        def content(dataset):
+            return sorted((x.numpy().tobytes(), int(y)) for x, y in dataset)
+
+        assert memory.cached and not streamed.cached and streamed.train_examples.form == "encoded"
+        assert content(streamed.train) == content(memory.train)
+        x, y = next(iter(train_dataset(streamed.train_examples, 10, 8, 0, 1, NO_AUGMENT)))
+        assert x.shape == (8, 32, 32, 3) and x.dtype == tf.uint8 and y.shape == (8, 10)
+        opened = []
+        real = tfds_source.tfds.load
+        monkeypatch.setattr(tfds_source.tfds, "load",
+                            lambda name, **kw: opened.append(kw["split"]) or real(name, **kw))
+        for w in (0, 1):
+            next(iter(streamed.train_examples.epoch(5, w, 2)))
+    # The mock lists no test split: the first 75% of train is trained on.
+    assert [str(s) for s in opened] == [str(s) for s in tfds.even_splits("train[:75%]", 2)]
+
+
 def test_search_validates_on_training_data_never_on_the_test_split(monkeypatch):
     asked = []
 

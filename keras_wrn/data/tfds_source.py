@@ -145,10 +145,13 @@ def _stream(name: str, split: str, size: int, data_dir: str | None,
         return dataset.map(lambda image, label: (image, tf.cast(label, tf.int32)))
 
     def sizes(shards: int) -> list[int]:
+        """Each worker's examples: from the dataset's metadata, else counted once."""
         if shards == 1:
             return [size]
-        builder = tfds.builder(name, data_dir=data_dir)
-        return [int(builder.info.splits[sub_split(w, shards)].num_examples)
-                for w in range(shards)]
+        splits = tfds.builder(name, data_dir=data_dir).info.splits
+        try:
+            return [int(splits[sub_split(w, shards)].num_examples) for w in range(shards)]
+        except KeyError:  # no split metadata (a mocked dataset)
+            return [_size(open_shard(w, shards, None)) for w in range(shards)]
 
     return StreamExamples(open_shard, sizes, image_size)
