@@ -284,18 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline = sub.add_parser("pipeline", help="input pipeline throughput and peak memory")
     pipeline.add_argument("--data-dir", help="image folder (default: a generated "
                                              "ImageNet-shaped one of --images JPEGs)")
-    pipeline.add_argument("--images", type=int, default=3000)
-    pipeline.add_argument("--image-size", type=int, default=224)
+    pipeline.add_argument("--images", type=_positive, default=3000)
+    pipeline.add_argument("--image-size", type=_positive, default=224)
     pipeline.add_argument("--augmentation", choices=("cifar", "imagenet"), default="imagenet")
-    pipeline.add_argument("--batch-size", type=int, default=128)
-    pipeline.add_argument("--epochs", type=int, default=3,
+    pipeline.add_argument("--batch-size", type=_positive, default=128)
+    pipeline.add_argument("--epochs", type=_positive, default=3,
                           help="epochs per source; their median rate is reported")
     pipeline.add_argument("--cutout", type=int, default=0)
     pipeline.add_argument("--no-tfrecords", dest="tfrecords", action="store_false",
                           help="the folder only, not also its TFRecords")
     pipeline.add_argument("--step-arch", default="resnet-50",
                           help="the training step to compare with ('' for none)")
-    pipeline.add_argument("--step-batch", type=int, default=16)
+    pipeline.add_argument("--step-batch", type=_positive, default=16)
     winograd = sub.add_parser("winograd", help="oneDNN against Winograd, one 3x3 conv at a time")
     winograd.add_argument("--shapes", type=_shape, nargs="+", metavar="CHANNELS@SIDE",
                           default=[_shape(s) for s in WINOGRAD_SHAPES])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 import keras
 import pytest
@@ -120,7 +121,7 @@ def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
 @pytest.mark.slow
 def test_pipeline_benchmark_measures_the_folder_and_its_tfrecords_against_the_step(tmp_path):
     result = call_app("benchmark.py", "pipeline", "--images", "60", "--image-size", "32",
-                      "--batch-size", "8", "--epochs", "2", "--step-arch", "resnet-20",
+                      "--batch-size", "8", "--epochs", "3", "--step-arch", "resnet-20",
                       "--step-batch", "4", "--json", "--output", tmp_path / "r.json")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     assert reported == json.loads((tmp_path / "r.json").read_text())
@@ -130,14 +131,19 @@ def test_pipeline_benchmark_measures_the_folder_and_its_tfrecords_against_the_st
     assert set(reported["sources"]) == {"folder", "tfrecords"}
     for row in reported["sources"].values():
         # 7 batches of 8 an epoch, the first 5 warming up: 2 timed batches per epoch.
-        assert row["images_per_epoch"] == 16 and len(row["epoch_images_per_s"]) == 2
+        assert row["images_per_epoch"] == 16 and len(row["epoch_images_per_s"]) == 3
         assert row["images_per_s"] == pytest.approx(
-            sum(row["epoch_images_per_s"]) / 2, abs=0.1)  # the median of two
+            statistics.median(row["epoch_images_per_s"]), abs=0.1)
         assert row["images_per_s_per_core"] == pytest.approx(
             row["images_per_s"] / reported["cores"], abs=0.1)
         assert row["cores_to_feed_the_step"] == pytest.approx(
             step / row["images_per_s_per_core"], rel=0.01, abs=0.01)
         assert row["peak_rss_mb"] >= row["peak_rss_growth_mb"] >= 0
+    few = call_app("benchmark.py", "pipeline", "--images", "30", "--batch-size", "8",
+                   "--no-tfrecords", "--step-arch", "", check=False)
+    assert few.returncode == 2 and error_line(few) == (
+        "error: 3 batches per epoch, 5 of them warming up: use more images or a smaller batch "
+        "size")
 
 
 def test_conv_floor_finds_every_conv_inside_stochastic_residual_branches():

@@ -48,6 +48,9 @@ def test_tfds_streamed_without_a_cache_reads_the_examples_the_cache_holds(monkey
         assert content(streamed.train) == content(memory.train)
         x, y = next(iter(train_dataset(streamed.train_examples, 10, 8, 0, 1, NO_AUGMENT)))
         assert x.shape == (8, 32, 32, 3) and x.dtype == tf.uint8 and y.shape == (8, 10)
+        # Each worker's count, as its sub-split reads (counted: the mock has no metadata).
+        assert streamed.train_examples.shard_sizes(2) == [
+            sum(1 for _ in streamed.train_examples.stored(w, 2)) for w in (0, 1)]
         opened = []
         real = tfds_source.tfds.load
         monkeypatch.setattr(tfds_source.tfds, "load",

@@ -154,7 +154,7 @@ def test_trained_models_run_under_tflite_micro_and_onnxruntime(family, request, 
         # LiteRT's int8 kernels (XNNPACK, VNNI where the CPU has it) and TFLite Micro's
         # reference kernels round differently: a near-tie's top-1 can flip (1 of 500 on an
         # AVX-512 Xeon, none on an AVX2 EPYC); the int8-output logits are bounded below.
-        assert entry["agreement_with_litert"] >= 0.99, entry
+        assert entry["agreement_with_litert"] >= 1 - 2 / 500, entry
         assert 0 < entry["arena_bytes"] < 1 << 20
     assert rows["tflite_micro"]["micro"]["difference_unit"] == "int8 output steps"
     assert rows["tflite_micro"]["micro"]["max_logit_difference"] <= 4

@@ -17,8 +17,11 @@ def pipeline_rate(source: DataSource, augmentation: AugmentConfig, batch_size: i
     autotuning starts again with each epoch's dataset, as in training) and their median, and
     the peak RSS growth while they ran."""
     steps = steps_per_epoch(source.train_examples, batch_size, 1)
+    if warmup_batches < 1 or epochs < 1:
+        raise ValueError("warmup_batches and epochs must be at least 1")
     if steps <= warmup_batches:
-        raise ValueError(f"{steps} batches per epoch: more than {warmup_batches} are needed")
+        raise ValueError(f"{steps} batches per epoch, {warmup_batches} of them warming up: use "
+                         f"more images or a smaller batch size")
     rates = []
     with PeakRss() as peak:
         for epoch in range(epochs):
@@ -26,9 +29,9 @@ def pipeline_rate(source: DataSource, augmentation: AugmentConfig, batch_size: i
                                     epoch, 0, augmentation).take(steps)
             images = 0
             for index, (batch, _) in enumerate(dataset):
-                if index == warmup_batches:
-                    start, images = time.perf_counter(), 0
                 images += int(batch.shape[0])
+                if index == warmup_batches - 1:  # timed from here: the batches after it
+                    start, images = time.perf_counter(), 0
             rates.append(images / (time.perf_counter() - start))
     return {"images_per_epoch": images, "epoch_images_per_s": [round(r, 1) for r in rates],
             "images_per_s": round(statistics.median(rates), 1),

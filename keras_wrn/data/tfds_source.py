@@ -151,7 +151,7 @@ def _stream(name: str, split: str, size: int, data_dir: str | None,
         splits = tfds.builder(name, data_dir=data_dir).info.splits
         try:
             return [int(splits[sub_split(w, shards)].num_examples) for w in range(shards)]
-        except KeyError:  # no split metadata (a mocked dataset)
+        except (KeyError, ValueError):  # no split metadata (a mocked dataset)
             return [_size(open_shard(w, shards, None)) for w in range(shards)]
 
     return StreamExamples(open_shard, sizes, image_size)
