@@ -183,7 +183,7 @@ def _pipeline(args) -> dict:
             folder = str(write_imagenet_folder(Path(scratch) / "images", args.images))
         sources = {"folder": lambda: load_data(None, args.image_size, data_dir=folder,
                                                val_split=0.0, kind=args.augmentation,
-                                               cache="none")}
+                                               cache=args.cache)}
         if args.tfrecords:
             sources["tfrecords"] = lambda: load_data(
                 None, args.image_size, data_dir=folder, val_split=0.0,
@@ -197,7 +197,8 @@ def _pipeline(args) -> dict:
             rows[name] = row
     result = {"kind": "pipeline", "data_dir": args.data_dir or f"generated ({args.images} "
               f"JPEGs, 300-500 px)", "image_size": args.image_size, "cores": cores,
-              "augment": vars(augmentation), "batch_size": args.batch_size, "sources": rows}
+              "augment": vars(augmentation), "batch_size": args.batch_size,
+              "folder_cache": args.cache, "sources": rows}
     if args.step_arch:
         from keras_wrn.benchmark import median_rate, timed_step
         from keras_wrn.runtime import start as start_runtime
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--epochs", type=_positive, default=3,
                           help="epochs per source; their median rate is reported")
     pipeline.add_argument("--cutout", type=int, default=0)
+    pipeline.add_argument("--cache", default="none",
+                          help="the folder's --cache (default none: read file by file; memory: "
+                               "decoded once, as CIFAR trains)")
     pipeline.add_argument("--no-tfrecords", dest="tfrecords", action="store_false",
                           help="the folder only, not also its TFRecords")
     pipeline.add_argument("--step-arch", default="resnet-50",

@@ -126,6 +126,7 @@ def test_pipeline_benchmark_measures_the_folder_and_its_tfrecords_against_the_st
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     assert reported == json.loads((tmp_path / "r.json").read_text())
     assert reported["augment"]["kind"] == "imagenet" and reported["machine"]["cpu"]["name"]
+    assert reported["folder_cache"] == "none"  # the folder streamed file by file
     step = reported["train_step"]["images_per_s"]
     assert step > 0
     assert set(reported["sources"]) == {"folder", "tfrecords"}
