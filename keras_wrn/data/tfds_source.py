@@ -9,6 +9,7 @@ fit the cache budget is held in memory (CIFAR); a larger one (ImageNet) is strea
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -77,7 +78,7 @@ def load_tfds(name: str, image_size: int, val_split: float = 0.1,
                 f"--data-dir DIR for an image folder, or --dataset synthetic."
             ) from None
         (train, val), info = _load(name, splits, data_dir, download=True)
-    sizes = [_split_size(info, split, dataset)
+    sizes = [_split_size(info, split, lambda d=dataset: d)
              for split, dataset in zip(splits, (train, val), strict=True)]
     # imagenet crops each epoch from the image as TFDS decodes it: cached only when the
     # dataset's images have one size (the estimate is unbounded otherwise).
@@ -104,12 +105,13 @@ def load_tfds(name: str, image_size: int, val_split: float = 0.1,
     )
 
 
-def _split_size(info, split: str, dataset: tf.data.Dataset) -> int:
-    """Examples in ``split``: from the dataset's metadata, else counted once."""
+def _split_size(info, split, open: Callable[[], tf.data.Dataset]) -> int:
+    """Examples in ``split``: from the dataset's metadata, else counted once through
+    ``open()`` (opened only then)."""
     try:
         return int(info.splits[split].num_examples)
     except (KeyError, ValueError):
-        return _size(dataset)
+        return _size(open())
 
 
 def _in_memory(dataset: tf.data.Dataset, image_size: int, kind: str) -> Examples:
@@ -145,13 +147,10 @@ def _stream(name: str, split: str, size: int, data_dir: str | None,
         return dataset.map(lambda image, label: (image, tf.cast(label, tf.int32)))
 
     def sizes(shards: int) -> list[int]:
-        """Each worker's examples: from the dataset's metadata, else counted once."""
         if shards == 1:
             return [size]
-        splits = tfds.builder(name, data_dir=data_dir).info.splits
-        try:
-            return [int(splits[sub_split(w, shards)].num_examples) for w in range(shards)]
-        except (KeyError, ValueError):  # no split metadata (a mocked dataset)
-            return [_size(open_shard(w, shards, None)) for w in range(shards)]
+        info = tfds.builder(name, data_dir=data_dir).info
+        return [_split_size(info, sub_split(w, shards), lambda w=w: open_shard(w, shards, None))
+                for w in range(shards)]
 
     return StreamExamples(open_shard, sizes, image_size)
