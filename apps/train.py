@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,17 +36,20 @@ def weights_checksum(model) -> float:
 @guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.training import ConfigError, read_config_file, resolve_config
     from keras_wrn.training.flags import given_config
-    from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
+    from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
 
     try:
         config = resolve_config(given_config(args),
                                 read_config_file(args.config) if args.config else None)
         output_dir = Path(config.runtime.output_dir or f"runs/{config.model.arch}")
         # The lock is the run's first write: a second run, or an unusable directory, stops here.
-        lock = OutputLock(output_dir, worker_lock_name(os.environ.get("TF_CONFIG"))).acquire()
-    except (ConfigError, LockError) as err:
+        # Each task of a multi-worker run (TF_CONFIG's or Slurm's) holds its own.
+        lock = OutputLock(output_dir, task_lock_name(cluster_task(config.runtime.cluster)))
+        lock.acquire()
+    except (ConfigError, LockError, ValueError) as err:
         fail(str(err))
     try:
         train(config, output_dir)
@@ -66,7 +68,8 @@ def train(config, output_dir: Path) -> None:
 
     try:
         plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
-                               epochs=config.recipe.epochs)
+                               epochs=config.recipe.epochs,
+                               batch_size=config.recipe.batch_size)
         data = load_config_data(config)
         if is_chief(strategy):
             held = "in memory" if data.cached else "streamed from the files"

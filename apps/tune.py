@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -66,11 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.data import DataError
     from keras_wrn.models import registry
     from keras_wrn.runtime import PlanError, start
+    from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.runtime.strategy import is_chief
     from keras_wrn.training import RECIPES, ConfigError, resolve_config
     from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.flags import given_config
-    from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
+    from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.training.runs import load_config_data
     from keras_wrn.tuning import (
         SearchStopped,
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
                  f"would follow; to fix it, write `{key}: {base[key]}` in a --space file.")
         config = resolve_config(base)
         plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
-                               epochs=config.recipe.epochs)
+                               epochs=config.recipe.epochs,
+                               batch_size=config.recipe.batch_size)
         data = load_config_data(config, for_selection=True)
     except (SpaceError, ConfigError, DataError, PlanError, ValueError) as err:
         fail(str(err))
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     oracle = make_oracle(args.tuner, space, args.max_trials, args.epochs, args.seed,
                          params_of if args.max_params is not None else None, args.max_params)
     try:
-        lock = OutputLock(args.output_dir, worker_lock_name(os.environ.get("TF_CONFIG")))
+        lock = OutputLock(args.output_dir, task_lock_name(cluster_task(config.runtime.cluster)))
         lock.acquire()
     except LockError as err:
         fail(str(err))

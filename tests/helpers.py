@@ -87,22 +87,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def two_workers(*args: str, cwd: Path | None = None, timeout: float = 300,
-                **env: str) -> list[tuple[str, str]]:
-    """Runs apps/train.py on two local MultiWorkerMirrored workers (``env`` added to theirs);
-    their (stdout, stderr), chief first, after both exited 0."""
+def two_workers_results(*args: str, cwd: Path | None = None, timeout: float = 300,
+                        launcher: list[str] | None = None,
+                        per_worker: list[list[str]] | None = None,
+                        **env: str) -> list[tuple[int, str, str]]:
+    """Runs apps/train.py (or ``launcher`` + the arguments) on two local MultiWorkerMirrored
+    workers, each with ``args`` and its ``per_worker`` ones (``env`` added to theirs); their
+    (exit code, stdout, stderr), chief first."""
     ports = [free_port(), free_port()]
     workers = []
     for index in range(2):
         tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                      "task": {"type": "worker", "index": index}}
+        own = [*args, *(per_worker[index] if per_worker else [])]
+        command = [*launcher, *map(str, own)] if launcher else app_command("train.py", *own)
         workers.append(subprocess.Popen(
-            app_command("train.py", *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=app_env(TF_CONFIG=json.dumps(tf_config), **env), cwd=cwd))
     outputs = [w.communicate(timeout=timeout) for w in workers]
-    for worker, (_, stderr) in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, stderr[-3000:]
-    return outputs
+    return [(w.returncode, out, err) for w, (out, err) in zip(workers, outputs, strict=True)]
+
+
+def two_workers(*args: str, **options) -> list[tuple[str, str]]:
+    """:func:`two_workers_results` of two workers that must both exit 0: their (stdout,
+    stderr), chief first."""
+    results = two_workers_results(*args, **options)
+    for code, _, stderr in results:
+        assert code == 0, stderr[-3000:]
+    return [(stdout, stderr) for _, stdout, stderr in results]
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:

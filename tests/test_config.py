@@ -7,10 +7,12 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from helpers import call_app, error_line, load_app
 
-from keras_wrn.training import RECIPES, ConfigError, read_config_file, resolve_config
-from keras_wrn.training.config import KEYS
+from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
+from keras_wrn.training import RECIPES, ConfigError, Trainer, read_config_file, resolve_config
+from keras_wrn.training.config import KEYS, MAX_SCALED_LR
 from keras_wrn.training.flags import given_config
 from keras_wrn.training.schedule import WarmupDecay
 
@@ -70,6 +72,41 @@ def test_cosine_schedule_ends_at_zero():
     assert float(schedule(0)) == pytest.approx(0.2)
     assert float(schedule(25)) == pytest.approx(0.1, rel=1e-5)
     assert float(schedule(50)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_linear_lr_scaling_is_capped_and_warms_up():
+    base = {"arch": "pyramidsepdrop", "lr_scaling": "linear"}  # pyramidsepdrop-cifar: 0.5, 128
+    assert resolve_config(base).scaled_lr() == (0.5, 0)  # the recipe's batch: its values
+    # Batch 1024: 0.5 x 8 = 4.0 is capped at Goyal et al.'s largest LR, 3.2, after 5 epochs of
+    # warm-up; without scaling, the paper's values.
+    assert resolve_config({**base, "batch_size": 1024}).scaled_lr() == (MAX_SCALED_LR, 5.0)
+    assert MAX_SCALED_LR == 3.2
+    assert resolve_config({**base, "batch_size": 1024, "lr_scaling": "none"}).scaled_lr() == \
+        (0.5, 0)
+    # Every factor above 1 warms up 5 epochs, however short the run; a smaller batch does not.
+    assert resolve_config({**base, "batch_size": 256, "epochs": 10}).scaled_lr() == (1.0, 5.0)
+    assert resolve_config({**base, "batch_size": 64}).scaled_lr() == (0.25, 0)
+    # The cap limits what scaling adds: an LR given above it is kept, not lowered.
+    assert resolve_config({**base, "batch_size": 1024, "lr": 5.0}).scaled_lr() == (5.0, 5.0)
+
+
+@pytest.mark.slow
+def test_scaled_run_ramps_up_to_the_capped_lr_with_finite_losses(tmp_path):
+    """A tiny PyramidSepDrop on its recipe at batch 1024, one step per epoch: the 5-epoch
+    warm-up is 5 steps, so 8 steps cover the ramp and the capped LR."""
+    config = resolve_config({"arch": "pyramidsepdrop", "depth": 8, "alpha": 12,
+                             "dataset": "synthetic", "image_size": 8, "batch_size": 1024,
+                             "lr_scaling": "linear", "steps_per_epoch": 1,
+                             "strategy": "one_device"})
+    data = load_synthetic(8, train_examples=8 * 1024, val_examples=8)
+    trainer = Trainer(config, tf.distribute.get_strategy(), data, tmp_path, log=lambda _: None)
+    assert (trainer.lr, trainer.schedule.warmup_steps) == (MAX_SCALED_LR, 5)
+    batches = train_dataset(data.train_examples, data.num_classes, 1024, 0, 0, AugmentConfig())
+    for step, batch in enumerate(batches):
+        loss, _, lr = trainer.train_step(batch).numpy()
+        assert lr == pytest.approx(MAX_SCALED_LR * min(step + 1, 5) / 5), step
+        assert np.isfinite(loss), step
+    assert step == 7
 
 
 @pytest.mark.parametrize("line, message", [

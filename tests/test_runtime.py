@@ -19,11 +19,13 @@ def gpus(count: int, capability: tuple[int, int] = (8, 0)) -> tuple[Gpu, ...]:
 
 
 CPU_PLAN = dict(device="cpu", gpus=0, workers=1, strategy="one_device", replicas=1,
-                all_reduce=None, precision="fp32", jit_compile=False, xla_fusion=True,
-                winograd=True, onednn_bn_sums=True, skip_dropped=True, steps_per_loop=1)
+                all_reduce=None, precision="fp32", sync_bn=False, jit_compile=False,
+                xla_fusion=True, winograd=True, onednn_bn_sums=True, skip_dropped=True,
+                steps_per_loop=1)
 GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas=1,
-                all_reduce=None, precision="bf16", jit_compile=True, xla_fusion=False,
-                winograd=False, onednn_bn_sums=False, skip_dropped=False, steps_per_loop=50)
+                all_reduce=None, precision="bf16", sync_bn=False, jit_compile=True,
+                xla_fusion=False, winograd=False, onednn_bn_sums=False, skip_dropped=False,
+                steps_per_loop=50)
 
 
 @pytest.mark.parametrize("devices, expected", [
@@ -32,19 +34,20 @@ GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas
     (Devices(gpus(1, (7, 0))), {**GPU_PLAN, "precision": "fp32"}),  # no native bf16: fp32
     (Devices(gpus(8)), {**GPU_PLAN, "gpus": 8, "strategy": "mirrored", "replicas": 8}),
     (Devices(gpus(8) + gpus(1, (7, 5))), {**GPU_PLAN, "gpus": 9, "strategy": "mirrored",
-                                          "replicas": 9, "precision": "fp32"}),
+                                          "replicas": 9, "precision": "fp32", "sync_bn": True,
+                                          "jit_compile": False}),  # 28 images a replica
     (Devices(workers=2), {**CPU_PLAN, "workers": 2, "strategy": "multi_worker", "replicas": 2,
                           "all_reduce": "ring", "xla_fusion": False, "skip_dropped": False}),
     (Devices(gpus(8), workers=2), {**GPU_PLAN, "gpus": 8, "workers": 2,
                                    "strategy": "multi_worker", "replicas": 16,
-                                   "all_reduce": "nccl"}),
+                                   "all_reduce": "nccl", "sync_bn": True, "jit_compile": False}),
     (Devices(cpu_devices=2), {**CPU_PLAN, "strategy": "mirrored", "replicas": 2,
                               "xla_fusion": False, "skip_dropped": False}),
 ], ids=["cpu", "1-gpu", "1-gpu-cc7", "8-gpus", "mixed-gpus", "2-cpu-workers",
         "2-gpu-workers", "cpu-split"])
 def test_the_plan_of_each_device_layout(devices, expected):
     request = RuntimeRequest(cpu_devices=devices.cpu_devices)
-    assert resolve_plan(request, devices).to_dict() == expected
+    assert resolve_plan(request, devices, batch_size=256).to_dict() == expected
 
 
 def test_every_choice_can_be_forced():
@@ -119,15 +122,6 @@ def test_no_gpu_when_cuda_visible_devices_hides_them(monkeypatch):
     assert not devices_module.gpu_driver_present()
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
     assert not devices_module.gpu_driver_present()
-
-
-def test_linear_lr_scaling_follows_the_global_batch():
-    base = {"arch": "pyramidsepdrop", "batch_size": 1024}
-    assert resolve_config(base).scaled_lr() == (0.5, 0)  # none: the paper's values
-    lr, warmup = resolve_config({**base, "lr_scaling": "linear"}).scaled_lr()
-    assert lr == pytest.approx(0.5 * 1024 / 128) and warmup == 5.0
-    lr, warmup = resolve_config({**base, "batch_size": 256, "lr_scaling": "linear"}).scaled_lr()
-    assert lr == pytest.approx(1.0) and warmup == 0  # a factor of 2: no warm-up added
 
 
 # ------------------------------------------------------------------------------------------

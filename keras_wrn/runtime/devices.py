@@ -1,10 +1,9 @@
 """What the run can use: the GPUs TensorFlow sees (with their compute capability), the workers
-named in TF_CONFIG and the logical CPU devices asked for."""
+of its cluster (TF_CONFIG's or a Slurm job's) and the logical CPU devices asked for."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -34,12 +33,9 @@ class Devices:
 
 def workers_in_tf_config() -> int:
     """Workers (chief included) that TF_CONFIG names; 1 without TF_CONFIG."""
-    try:
-        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
-    except (json.JSONDecodeError, AttributeError):
-        raise ValueError("TF_CONFIG is not a JSON object with a 'cluster'; see "
-                         "docs/distribution.md.") from None
-    return max(sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")), 1)
+    from keras_wrn.runtime.cluster import tf_config_task
+
+    return tf_config_task(os.environ.get("TF_CONFIG")).workers
 
 
 def gpu_driver_present() -> bool:
@@ -52,13 +48,16 @@ def gpu_driver_present() -> bool:
     return (proc.is_dir() and any(proc.iterdir())) or any(Path("/dev").glob("nvidia[0-9]*"))
 
 
-def detect(cpu_devices: int = 0) -> Devices:
-    """The GPUs TensorFlow sees, TF_CONFIG's workers and ``cpu_devices``. Lists TensorFlow's
-    physical devices, which initialises nothing but makes TensorFlow read its XLA flags."""
+def detect(cpu_devices: int = 0, cluster: str = "auto") -> Devices:
+    """The GPUs TensorFlow sees, the workers of the ``cluster`` choice (``--cluster``) and
+    ``cpu_devices``. Lists TensorFlow's physical devices, which initialises nothing but makes
+    TensorFlow read its XLA flags."""
     import tensorflow as tf
+
+    from keras_wrn.runtime.cluster import workers_in_cluster
 
     gpus = []
     for device in tf.config.list_physical_devices("GPU"):
         capability = tf.config.experimental.get_device_details(device).get("compute_capability")
         gpus.append(Gpu(device.name, tuple(capability) if capability else None))
-    return Devices(tuple(gpus), workers_in_tf_config(), cpu_devices)
+    return Devices(tuple(gpus), workers_in_cluster(cluster), cpu_devices)

@@ -18,6 +18,11 @@ from keras_wrn.runtime.devices import Devices
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 ALL_REDUCES = ("auto", "ring", "nccl")
+SYNC_BN = ("auto", "on", "off")
+CLUSTERS = ("auto", "tf_config", "slurm")
+# Batch statistics over fewer images than this per replica are synchronised across replicas by
+# default (Goyal et al. 2017 trained ImageNet with per-GPU statistics over 32 images).
+SYNC_BN_BELOW = 32
 # bf16 runs natively from Ampere (compute capability 8.0) on; older GPUs emulate it.
 BF16_COMPUTE_CAPABILITY = (8, 0)
 GPU_STEPS_PER_LOOP = 50  # host calls amortised over this many steps; loops end at checkpoints
@@ -66,6 +71,10 @@ class RuntimeRequest:
                                          "GPUs, 1 on CPUs)")
     all_reduce: str = option("auto", "multi-worker collectives (auto: NCCL between GPU "
                               "workers, else ring)", ALL_REDUCES)
+    sync_bn: str = option("auto", "batch norm statistics over all replicas (auto: when a "
+                           f"replica's batch is under {SYNC_BN_BELOW} images)", SYNC_BN)
+    cluster: str = option("auto", "where a multi-worker run finds its cluster (auto: TF_CONFIG, "
+                           "else a Slurm job's environment)", CLUSTERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +88,8 @@ class RuntimePlan:
     replicas: int  # in sync, over all workers
     all_reduce: str | None  # multi-worker collectives: "nccl" or "ring"
     precision: str  # "fp32", "bf16" or "fp16"
-    jit_compile: bool  # the per-replica step compiled whole with XLA
+    sync_bn: bool  # batch statistics all-reduced over the replicas
+    jit_compile: bool  # each replica's step (forward and backward) compiled with XLA
     xla_fusion: bool  # TensorFlow's auto-clustering of the elementwise ops (process-wide)
     winograd: bool
     onednn_bn_sums: bool
@@ -103,8 +113,10 @@ class RuntimePlan:
                "fusion of elementwise ops" if self.xla_fusion else "off")
         kernels = [name for name, on in (("Winograd", self.winograd),
                                          ("oneDNN batch-norm sums", self.onednn_bn_sums)) if on]
+        bn = "synchronised" if self.sync_bn else "per replica"
         return (f"runtime: {where}, {self.strategy}, {self.replicas} replica(s), "
-                f"{self.precision}, XLA {xla}, CPU kernels {', '.join(kernels) or 'off'}, "
+                f"{self.precision}, batch norm {bn}, XLA {xla}, "
+                f"CPU kernels {', '.join(kernels) or 'off'}, "
                 f"stochastic depth {'skips' if self.skip_dropped else 'multiplies'} dropped "
                 f"branches, {self.steps_per_loop} step(s) per loop")
 
@@ -113,10 +125,11 @@ def _choose(forced: bool | None, default: bool) -> bool:
     return default if forced is None else forced
 
 
-def resolve_plan(request: RuntimeRequest, devices: Devices,
-                 epochs: int | None = None) -> RuntimePlan:
-    """The plan for ``request`` on ``devices`` for a run of ``epochs`` (None: a long run): a
-    pure function, so every device layout can be tested on a machine without GPUs. Raises
+def resolve_plan(request: RuntimeRequest, devices: Devices, epochs: int | None = None,
+                 batch_size: int | None = None) -> RuntimePlan:
+    """The plan for ``request`` on ``devices`` for a run of ``epochs`` (None: a long run) at
+    global ``batch_size`` (None: unknown, batch norm then synchronised over several replicas):
+    a pure function, so every device layout can be tested on a machine without GPUs. Raises
     PlanError for a forced choice that cannot run."""
     gpu = bool(devices.gpus)
     strategy = request.strategy
@@ -150,6 +163,12 @@ def resolve_plan(request: RuntimeRequest, devices: Devices,
         precision = "bf16" if gpu and capability and capability >= BF16_COMPUTE_CAPABILITY \
             else "fp32"
 
+    small_batch = batch_size is None or batch_size // replicas < SYNC_BN_BELOW
+    sync_bn = several and (request.sync_bn == "on" or (request.sync_bn == "auto" and small_batch))
+    # XLA cannot compile a synchronised batch norm's all-reduce except over NCCL on real GPUs
+    # (b/194942685), so by default a synchronised step runs without whole-step XLA.
+    jit_compile = _choose(request.jit_compile, gpu and not sync_bn)
+
     long_run = epochs is None or epochs >= FUSION_MIN_EPOCHS
     xla_fusion = _choose(request.xla_fusion, not gpu and not several and long_run)
     if xla_fusion and several:
@@ -165,7 +184,7 @@ def resolve_plan(request: RuntimeRequest, devices: Devices,
     return RuntimePlan(
         device="gpu" if gpu else "cpu", gpus=local if gpu else 0, workers=workers,
         strategy=strategy, replicas=replicas, all_reduce=all_reduce, precision=precision,
-        jit_compile=_choose(request.jit_compile, gpu), xla_fusion=xla_fusion,
+        sync_bn=sync_bn, jit_compile=jit_compile, xla_fusion=xla_fusion,
         winograd=_choose(request.winograd, not gpu),
         onednn_bn_sums=_choose(request.onednn_bn_sums, not gpu),
         skip_dropped=skip_dropped, steps_per_loop=steps_per_loop,

@@ -1,9 +1,11 @@
-"""The `tf.distribute` strategy a plan names: one device, all local devices, or all workers."""
+"""The `tf.distribute` strategy a plan names: one device, all local devices, or all workers
+(of TF_CONFIG's cluster or a Slurm job's)."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_wrn.runtime.cluster import cluster_resolver
 from keras_wrn.runtime.plan import RuntimePlan
 
 
@@ -16,9 +18,11 @@ def split_cpu(devices: int) -> None:
     )
 
 
-def make_strategy(plan: RuntimePlan, cpu_devices: int = 0) -> tf.distribute.Strategy:
+def make_strategy(plan: RuntimePlan, cpu_devices: int = 0,
+                  cluster: str = "auto") -> tf.distribute.Strategy:
     """The strategy of ``plan``; ``cpu_devices`` > 1 splits the CPU first (on a machine without
-    GPUs, so that Mirrored and MultiWorkerMirrored can be run and tested there)."""
+    GPUs, so that Mirrored and MultiWorkerMirrored can be run and tested there). Workers find
+    their cluster from the ``cluster`` choice (``--cluster``: auto, tf_config or slurm)."""
     if cpu_devices > 1 and plan.device == "cpu":
         split_cpu(cpu_devices)
     if plan.strategy == "multi_worker":
@@ -26,7 +30,11 @@ def make_strategy(plan: RuntimePlan, cpu_devices: int = 0) -> tf.distribute.Stra
                           "ring": tf.distribute.experimental.CommunicationImplementation.RING}
         options = tf.distribute.experimental.CommunicationOptions(
             implementation=implementation[plan.all_reduce])
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        # Slurm's resolver reports the GPUs each task replicates over (the plan's); TF_CONFIG's
+        # leaves that to TensorFlow, which takes the GPUs it sees.
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=cluster_resolver(cluster, gpus=plan.gpus),
+            communication_options=options)
     if plan.strategy == "mirrored":
         # On GPUs MirroredStrategy picks NCCL all-reduce itself.
         devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
@@ -38,7 +46,8 @@ def make_strategy(plan: RuntimePlan, cpu_devices: int = 0) -> tf.distribute.Stra
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """True on the worker that writes the outputs (the only process outside multi-worker)."""
+    """True on the worker that writes the outputs (the only process outside multi-worker):
+    the ``chief`` task, else worker 0 (under Slurm, the task of SLURM_PROCID 0)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
         return True
@@ -49,6 +58,7 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def task_id(strategy: tf.distribute.Strategy) -> int:
+    """This worker's index within its task type (0 outside multi-worker)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
 
@@ -62,4 +72,5 @@ def num_workers(strategy: tf.distribute.Strategy) -> int:
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """Whether ``strategy`` is MultiWorkerMirrored, whose workers each run an input pipeline."""
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)

@@ -25,8 +25,13 @@ from keras_wrn.training.recipes import FAMILY_RECIPES, IMAGENET_RECIPES, RECIPES
 from keras_wrn.training.schedule import SCHEDULES
 
 LR_SCALINGS = ("none", "linear")
-# Goyal et al. 2017: with the linear scaling rule, a gradual warm-up of 5 epochs.
+# Goyal et al. 2017 ("Accurate, Large Minibatch SGD", section 2.2): the linear scaling rule
+# needs a gradual warm-up of 5 epochs, which they use at every batch above the reference one.
 SCALED_WARMUP_EPOCHS = 5.0
+# The largest LR the linear rule was shown to reach: Goyal et al.'s 0.1 x 8192 / 256 = 3.2
+# (ResNet-50, batch 8k). Past 8k images the rule breaks down (their Fig. 1: the error rises),
+# so scaling stops at their largest validated LR. resnet-imagenet at batch 8192 is exactly it.
+MAX_SCALED_LR = 3.2
 # Keys of earlier versions and what replaced them, for a one-line message instead of "unknown".
 RENAMED = {"mixed_precision": "precision (auto, fp32, bf16 or fp16; a file without it gets "
                               "auto: bf16 on GPUs of compute capability 8.0+)"}
@@ -103,9 +108,9 @@ class RecipeConfig:
     augmentation: str | None = option(None, "cifar (pad, crop, flip) or imagenet (random-"
                                             "resized crop, flip; resize and center-crop "
                                             "evaluation); default: the model's stem", KINDS)
-    lr_scaling: str = option("none", "linear: LR x global batch / the recipe's batch, with "
-                                     "warm-up past 2x (default none: the papers' values)",
-                             LR_SCALINGS)
+    lr_scaling: str = option("none", "linear: LR x global batch / the recipe's batch, at "
+                                     "most 3.2, with 5 epochs of warm-up (default none: the "
+                                     "papers' values)", LR_SCALINGS)
 
 
 @dataclasses.dataclass
@@ -188,16 +193,18 @@ class TrainConfig:
 
     def scaled_lr(self) -> tuple[float, float]:
         """(learning rate, warm-up epochs) after ``lr_scaling``: linear multiplies the LR by
-        the global batch over the recipe's and, past a factor of 2, warms up over 5 epochs
-        (at most a tenth of the run)."""
+        the global batch over the recipe's, up to ``MAX_SCALED_LR`` (never below the LR
+        given), and above the recipe's batch warms up over at least 5 epochs, as Goyal et al.
+        2017 did, however short the run."""
         recipe = self.recipe
         if recipe.lr_scaling == "none":
             return recipe.lr, recipe.warmup_epochs
         factor = recipe.batch_size / RECIPES[recipe.name]["batch_size"]
+        lr = min(recipe.lr * factor, max(recipe.lr, MAX_SCALED_LR))
         warmup = recipe.warmup_epochs
-        if factor > 2:
-            warmup = max(warmup, min(SCALED_WARMUP_EPOCHS, recipe.epochs / 10))
-        return recipe.lr * factor, warmup
+        if factor > 1:
+            warmup = max(warmup, SCALED_WARMUP_EPOCHS)
+        return lr, warmup
 
     def to_dict(self) -> dict[str, Any]:
         """Nested by section, as ``config.json`` holds it."""

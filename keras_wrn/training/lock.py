@@ -9,6 +9,10 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keras_wrn.runtime.cluster import ClusterTask
 
 
 class LockError(ValueError):
@@ -96,13 +100,16 @@ class OutputLock:
         self.release()
 
 
+def task_lock_name(task: ClusterTask) -> str:
+    """``.lock`` for a single run or the chief, ``.lock-TYPE-INDEX`` for each other task of a
+    multi-worker run (TF_CONFIG's or a Slurm job's), which writes to the same directory."""
+    return ".lock" if task.chief else f".lock-{task.task_type}-{task.task_index}"
+
+
 def worker_lock_name(tf_config: str | None) -> str:
-    """``.lock`` for a single run or the chief (the ``chief`` task, else worker 0),
-    ``.lock-TYPE-INDEX`` for the other tasks of a multi-worker run (from TF_CONFIG), which
-    write to the same directory."""
-    config = json.loads(tf_config) if tf_config else {}
-    task = config.get("task", {})
-    kind, index = task.get("type", "worker"), int(task.get("index", 0))
-    chief = kind == "chief" or (kind == "worker" and index == 0
-                                and "chief" not in config.get("cluster", {}))
-    return ".lock" if chief else f".lock-{kind}-{index}"
+    """The lock name of the task that the TF_CONFIG JSON ``tf_config`` names (None: a single
+    run): ``.lock`` for the chief (the ``chief`` task, else worker 0), else
+    ``.lock-TYPE-INDEX``."""
+    from keras_wrn.runtime.cluster import tf_config_task
+
+    return task_lock_name(tf_config_task(tf_config))

@@ -34,9 +34,10 @@ from keras_wrn.kernels import (
     winograd_layers,
 )
 from keras_wrn.kernels.swap import swapped
-from keras_wrn.layers import StochasticResidual
+from keras_wrn.layers import StochasticDepth, StochasticResidual
 from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan, current_plan
+from keras_wrn.runtime.agreement import agree_on_plan
 from keras_wrn.runtime.strategy import is_chief, is_multi_worker, num_workers, task_id
 from keras_wrn.training import artifacts
 from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_newest_complete
@@ -74,7 +75,8 @@ class Trainer:
                  output_dir: str | Path, log: Callable[[str], None] = log_line,
                  plan: RuntimePlan | None = None):
         self.config, self.strategy, self.data, self.log = config, strategy, data, log
-        self.plan = plan or current_plan(config.runtime.request(), config.recipe.epochs)
+        self.plan = plan or current_plan(config.runtime.request(), config.recipe.epochs,
+                                         config.recipe.batch_size)
         self.output_dir = Path(output_dir)
         self.chief = is_chief(strategy)
         self.replicas = strategy.num_replicas_in_sync
@@ -89,6 +91,8 @@ class Trainer:
             raise ConfigError(f"--batch-size {config.recipe.batch_size} exceeds the "
                               f"{data.train_size} training examples; use a smaller batch.")
         self.steps_per_epoch = min(config.runtime.steps_per_epoch or full_epoch, full_epoch)
+        if is_multi_worker(strategy):
+            agree_on_plan(self.plan, task_id(strategy), self.workers)
         if self.chief:
             log(self.plan.summary())
         if config.runtime.deterministic:  # process-wide, and for good: what the run asked for
@@ -135,6 +139,14 @@ class Trainer:
                 strategy.cluster_resolver, self.manager)
             if restored:
                 self.checkpoint.restore(restored).assert_existing_objects_matched()
+        self._decorrelate_replicas()
+        # Unsynchronised batch norms keep per-replica moving statistics (Keras creates them
+        # with aggregation "none"): averaged before every checkpoint, evaluation and save.
+        self._replica_statistics = [] if self.plan.sync_bn or self.replicas == 1 else [
+            v for layer in self.model._flatten_layers()
+            if isinstance(layer, keras.layers.BatchNormalization)
+            for v in (layer.moving_mean, layer.moving_variance)]
+        self._average_statistics = self._make_statistics_average()
         plan = self.plan
         # The step's graph computes the wide 3x3 convs with Winograd; the model is unchanged.
         self.winograd_layers = winograd_layers(self.model) if plan.winograd else []
@@ -153,7 +165,7 @@ class Trainer:
         self.model = build_model(
             config.model.arch, num_classes=self.data.num_classes,
             input_shape=(self.image_size, self.image_size, 3),
-            sync_bn=self.replicas > 1, seed=config.runtime.seed, **config.model.overrides(),
+            sync_bn=self.plan.sync_bn, seed=config.runtime.seed, **config.model.overrides(),
         )
         self.schedule = WarmupDecay(
             self.lr, total_steps=config.recipe.epochs * self.steps_per_epoch,
@@ -175,6 +187,46 @@ class Trainer:
                                       name="epoch_sums")
         self._sums = np.zeros(2)
 
+    def _decorrelate_replicas(self) -> None:
+        """Gives each replica its own stream of per-example random draws (dropout masks,
+        per-sample stochastic-depth gates), so that the global batch's noise is not repeated
+        replica by replica; per-batch gates stay identical, as the papers drop a block for the
+        whole mini-batch. Keras' seed generators keep one state per replica: replica r's
+        counter starts r * 2**32 draws further. Saved states are replica 0's (offset 0), so
+        this runs again after every restore and a resumed run draws what the whole run draws."""
+        if self.replicas == 1:
+            return
+        generators = [layer.seed_generator for layer in self.model._flatten_layers()
+                      if isinstance(layer, keras.layers.Dropout) or (
+                          isinstance(layer, StochasticDepth) and layer.mode == "sample")]
+        first = task_id(self.strategy) * self.replicas_per_worker
+        for generator in generators:
+            for local, state in enumerate(self.strategy.experimental_local_results(
+                    generator.state.value)):
+                offset = tf.constant([0, (first + local) << 32], state.dtype)
+                state.assign(state.read_value() + offset)
+
+    def _make_statistics_average(self):
+        """A function that averages the unsynchronised moving statistics over the replicas
+        (an all-reduce over all workers), or None when there are none."""
+        stats = self._replica_statistics
+        if not stats:
+            return None
+
+        def replica_average():
+            context = tf.distribute.get_replica_context()
+            means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                       [tf.identity(v.value) for v in stats])
+            for variable, mean in zip(stats, means, strict=True):
+                variable.assign(mean)
+
+        return tf.function(lambda: self.strategy.run(replica_average))
+
+    def _agree_statistics(self) -> None:
+        """Every replica's moving statistics set to their mean (see ``_replica_statistics``)."""
+        if self._average_statistics is not None:
+            self._average_statistics()
+
     # ----------------------------------------------------------------------------------------
     def _kernels(self) -> contextlib.ExitStack:
         """The swaps the training step is traced under (the model's own layers stay as they
@@ -193,7 +245,10 @@ class Trainer:
         global_batch, replicas = config.recipe.batch_size, self.replicas
         scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
-        def replica_step(images, labels):
+        variables = model.trainable_weights
+
+        def forward_backward(images, labels):
+            """The replica's loss and gradients: what XLA compiles on GPU plans."""
             images = tf.cast(images, tf.float32)  # uint8 until here: a quarter of the copy
             with tf.GradientTape() as tape:
                 logits = tf.cast(model(images, training=True), tf.float32)
@@ -204,23 +259,50 @@ class Trainer:
                 if config.recipe.weight_decay:
                     # Coupled L2 on every weight, as torch.optim.SGD(weight_decay=...) in the
                     # papers' code; divided by the replicas because gradients are summed.
-                    l2 = tf.add_n([tf.reduce_sum(tf.square(w)) for w in model.trainable_weights])
+                    l2 = tf.add_n([tf.reduce_sum(tf.square(w)) for w in variables])
                     total += 0.5 * config.recipe.weight_decay * l2 / replicas
                 if scale_loss:
                     total = optimizer.scale_loss(total)
-            grads = tape.gradient(total, model.trainable_weights)
-            optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
+            grads = tape.gradient(total, variables)
             correct = tf.reduce_sum(tf.cast(tf.equal(
                 tf.argmax(logits, -1), tf.argmax(labels, -1)), tf.float32))
-            return tf.reduce_sum(per_example), correct
+            return grads, tf.reduce_sum(per_example), correct
 
-        if self.plan.jit_compile:
-            # The per-replica step compiled whole with XLA and handed to strategy.run, as
-            # Keras does: on GPUs tf.distribute then all-reduces inside the compiled step.
-            replica_step = tf.function(replica_step, jit_compile=True, reduce_retracing=True)
+        def compiled(fn):
+            return tf.function(fn, jit_compile=True, reduce_retracing=True) \
+                if self.plan.jit_compile else fn
+
+        if replicas == 1:
+            def replica_step(images, labels):
+                grads, loss, correct = forward_backward(images, labels)
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+                return loss, correct
+
+            # One replica: the whole step, update included, is one XLA program on a GPU.
+            replica_step = compiled(replica_step)
+
+            def run_step(batch):
+                return self.strategy.run(replica_step, args=batch)
+        else:
+            # Several replicas: XLA compiles each replica's forward and backward pass, which
+            # on GPUs tf.distribute runs without merge_call (a compiled replica function
+            # cannot make one, and Keras' optimizer needs one for its step counter). The
+            # update runs in a second, uncompiled replica function: Keras sums the gradients
+            # over the replicas in one batched all-reduce (NCCL on GPUs) and every replica
+            # updates its own copy of the weights; fp16's overflow check sees every replica's
+            # gradients (ReplicaSyncedLossScaleOptimizer).
+            replica_grads = compiled(forward_backward)
+
+            def replica_apply(grads):
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+            def run_step(batch):
+                grads, loss, correct = self.strategy.run(replica_grads, args=batch)
+                self.strategy.run(replica_apply, args=(grads,))
+                return loss, correct
 
         def one_step(batch):
-            loss, correct = self.strategy.run(replica_step, args=batch)
+            loss, correct = run_step(batch)
             reduce = self.strategy.reduce
             return tf.stack([reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
                              reduce(tf.distribute.ReduceOp.SUM, correct, axis=None)]) \
@@ -293,6 +375,7 @@ class Trainer:
 
     def _save_checkpoint(self, epoch: int, step: int) -> None:
         self._position(epoch, step)
+        self._agree_statistics()
         self.manager.save()
 
     def _on_signal(self, signum, frame) -> None:
@@ -362,7 +445,7 @@ class Trainer:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if self.chief:
-            artifacts.save_model(self.model, self.output_dir / "model.keras")
+            artifacts.save_inference_model(self.model, self.output_dir / "model.keras")
         elif self._checkpoint_dir.exists():
             shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
         return history
@@ -411,6 +494,7 @@ class Trainer:
             "epoch_seconds": seconds,
         }
         if val_data is not None:
+            self._agree_statistics()
             metrics = evaluate(self.model, val_data, self.strategy, self._eval_step)
             record.update({f"val_{k}": v for k, v in metrics.items() if k != "examples"})
         if self.chief:
