@@ -18,12 +18,14 @@ Prints one JSON line per case, and exits 0 only if every check passed:
 3. train and precision_agreement: ResNet-8 trained twice from the same seed with the default
    plan over every GPU, in bf16 and in fp32 (quick recipe, synthetic set, --train-epochs).
    Each run must pass 90% validation top-1 (chance: 10%), and their per-epoch mean training
-   losses must agree: |bf16 - fp32| <= 5% of the fp32 loss + 0.02 at every epoch. Measured
-   with tf.distribute's GPU paths on a CPU, the gap stays under 2% of the loss while loss
-   curves of two seeds part by 5-11%, so the bound passes bf16's rounding (8-bit mantissa,
-   fp32 weights and loss) and fails a bf16 path that trains another model (NaNs, a loss not
-   scaled, an op in the wrong dtype); the 0.02 keeps the near-zero losses of late epochs from
-   failing on rounding alone.
+   losses must agree: |bf16 - fp32| <= 5% of the fp32 loss + 0.005 at every epoch. Why that
+   bound: measured on tf.distribute's GPU paths over 2 CPU devices (4 epochs, the default
+   plan otherwise), bf16 stayed within 0.5-1.9% of fp32 (at most 0.2x the bound) at two
+   seeds, while the fp32 runs of those seeds part by 21% and 27% in epochs 2 and 3 (2.3x and
+   1.6x the bound):
+   the bound passes bf16's rounding (8-bit mantissa; weights, loss and optimizer in fp32)
+   and fails a bf16 path that trains a different model (NaNs, a lost gradient, an op in the
+   wrong dtype). The 0.005 keeps losses near 0 from failing on rounding alone.
 
 Stops at once when no GPU is visible; --allow-cpu runs the same cases on the CPU (images/s
 then per replica). Any failure ends with one line on stderr and exit 1; bad options exit 2.
@@ -65,7 +67,7 @@ PASS_TOP1 = 0.9
 # bf16 against fp32 from the same seed, per epoch: |bf16 - fp32| <= REL * fp32 + ABS (the
 # module docstring says why).
 LOSS_REL_BOUND = 0.05
-LOSS_ABS_BOUND = 0.02
+LOSS_ABS_BOUND = 0.005
 # The two-worker run: ResNet-8 on the synthetic set; a worker that runs longer than this is
 # stopped (a collective waits forever for a worker that died).
 WORKER_TIMEOUT_S = 1800
@@ -85,10 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training steps per timed host call (one window)")
     p.add_argument("--windows", type=int, default=MIN_WINDOWS,
                    help=f"timed windows per case, the rate is their median (>= {MIN_WINDOWS})")
-    p.add_argument("--train-epochs", type=int, default=2,
+    p.add_argument("--train-epochs", type=int, default=4,
                    help="epochs of each ResNet-8 run of the bf16/fp32 check (each must pass "
-                        f"{PASS_TOP1:.0%} validation top-1; the losses must agree per epoch "
-                        f"within {LOSS_REL_BOUND:.0%} of fp32's + {LOSS_ABS_BOUND})")
+                        f"{PASS_TOP1 * 100:.0f}%% validation top-1; the losses must agree per "
+                        f"epoch within {LOSS_REL_BOUND * 100:.0f}%% of fp32's + "
+                        f"{LOSS_ABS_BOUND})")
     p.add_argument("--worker-batch-size", type=int, default=32,
                    help="images per GPU in the two-worker run")
     p.add_argument("--worker-steps", type=int,
@@ -168,27 +171,26 @@ def run_workers(commands: list[list[str]], envs: list[dict], folder: Path) -> li
     """Runs the workers to their end, their output in files of ``folder`` (no pipe to fill);
     stops the others when one fails or all run past WORKER_TIMEOUT_S. Their (exit code,
     stdout, stderr), chief first."""
-    logs = [(open(folder / f"worker-{i}.out", "w"), open(folder / f"worker-{i}.err", "w"))
-            for i in range(len(commands))]
-    workers = [subprocess.Popen(command, stdout=out, stderr=err, env=env, text=True)
-               for command, env, (out, err) in zip(commands, envs, logs, strict=True)]
-    deadline = time.monotonic() + WORKER_TIMEOUT_S
-    try:
-        while any(w.poll() is None for w in workers):
-            failed = any(w.returncode not in (None, 0) for w in workers)
-            if failed or time.monotonic() > deadline:
-                for w in workers:
-                    if w.poll() is None:
-                        w.kill()
-            time.sleep(0.5)
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-            w.wait()
-        for out, err in logs:
-            out.close()
-            err.close()
+    with contextlib.ExitStack() as files:
+        logs = [(files.enter_context(open(folder / f"worker-{i}.out", "w")),
+                 files.enter_context(open(folder / f"worker-{i}.err", "w")))
+                for i in range(len(commands))]
+        workers = [subprocess.Popen(command, stdout=out, stderr=err, env=env, text=True)
+                   for command, env, (out, err) in zip(commands, envs, logs, strict=True)]
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        try:
+            while any(w.poll() is None for w in workers):
+                failed = any(w.returncode not in (None, 0) for w in workers)
+                if failed or time.monotonic() > deadline:
+                    for w in workers:
+                        if w.poll() is None:
+                            w.kill()
+                time.sleep(0.5)
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                w.wait()
     return [(w.returncode, (folder / f"worker-{i}.out").read_text(),
              (folder / f"worker-{i}.err").read_text()) for i, w in enumerate(workers)]
 
@@ -200,10 +202,11 @@ def last_error(stderr: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def two_workers(args, gpus: int, launcher: list[str]) -> dict:
-    """apps/train.py on two MultiWorkerMirrored workers over the visible GPUs split in two:
-    images/s per GPU of the training epochs after the first (median), and whether the
-    workers ended with the same weights."""
+def two_workers(args, gpus: int, launcher: list[str], environ: dict[str, str]) -> dict:
+    """apps/train.py on two MultiWorkerMirrored workers over the visible GPUs split in two,
+    in ``environ`` (this process's environment before TensorFlow started: not the XLA flags
+    it set for itself): images/s per GPU of the training epochs after the first (median),
+    and whether the workers ended with the same weights."""
     ids = visible_gpu_ids(gpus)
     per_worker = len(ids) // 2
     if per_worker < 1:
@@ -226,7 +229,7 @@ def two_workers(args, gpus: int, launcher: list[str]) -> dict:
             tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                          "task": {"type": "worker", "index": index}}
             commands.append([*launcher, str(APPS / "train.py"), *flags])
-            envs.append(dict(os.environ, TF_CONFIG=json.dumps(tf_config),
+            envs.append(dict(environ, TF_CONFIG=json.dumps(tf_config),
                              CUDA_VISIBLE_DEVICES=",".join(half)))
         start = time.perf_counter()
         results = run_workers(commands, envs, Path(tmp))
@@ -284,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.runtime.devices import detect
     from keras_wrn.training import ConfigError, Trainer, resolve_config
 
+    environ = dict(os.environ)  # the workers' (start() may set TF_XLA_FLAGS for this process)
     try:
         base, strategy = start(RuntimeRequest(), require_gpu=not args.allow_cpu)
         devices = detect()
@@ -297,7 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     def plan_for(config, **forced):
         request = dataclasses.replace(config.runtime.request(), **forced)
         plan = resolve_plan(request, devices, config.recipe.epochs, config.recipe.batch_size)
-        return dataclasses.replace(plan, xla_fusion=base.xla_fusion)
+        # XLA fusion's flags are process-wide: on where the plan wants them and start() set them.
+        return dataclasses.replace(plan, xla_fusion=plan.xla_fusion and base.xla_fusion)
 
     failures = []
     for (arch, batch), config in configs.items():
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
             emit({"case": "throughput", "arch": arch, "batch_size": batch, "variant": variant,
                   **row})
 
-    row = two_workers(args, len(devices.gpus), launcher)
+    row = two_workers(args, len(devices.gpus), launcher, environ)
     emit(row)
     if not row["passed"]:
         failures.append(f"two workers: {row.get('error') or 'their weights differ'}")

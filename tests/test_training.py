@@ -69,7 +69,7 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
 MIRROR_ARGS = ["--arch", "wrn", "--depth", "10", "--widen-factor", "6", "--image-size", "8",
                "--dataset", "synthetic", "--recipe", "quick", "--epochs", "2",
                "--steps-per-epoch", "4", "--batch-size", "16", "--lr", "0.02",
-               "--crop-padding", "0", "--no-flip"]
+               "--crop-padding", "0", "--no-flip", "--dropout", "0"]  # replicas draw their own
 
 
 @pytest.mark.slow
@@ -80,9 +80,9 @@ def test_two_replica_mirrored_matches_one_device(tmp_path):
     one = call_app("train.py", *MIRROR_ARGS, "--strategy", "one_device", "--no-winograd",
                    "--output-dir", tmp_path / "one")
     two = run_app("train.py", *MIRROR_ARGS, "--strategy", "mirrored", "--cpu-devices", "2",
-                  "--output-dir", tmp_path / "two")
-    assert "runtime: CPU, mirrored, 2 replica(s), fp32, XLA off, CPU kernels Winograd, " \
-        "oneDNN batch-norm sums, stochastic depth multiplies" in two.stdout
+                  "--sync-bn", "on", "--output-dir", tmp_path / "two")
+    assert "runtime: CPU, mirrored, 2 replica(s), fp32, batch norm synchronised, XLA off, " \
+        "CPU kernels Winograd, oneDNN batch-norm sums, stochastic depth multiplies" in two.stdout
     assert "recipe quick, 2 conv(s) on Winograd, 0 batch norm(s) summing on oneDNN" \
         in two.stdout  # synchronized batch norms
     assert "runtime: CPU, one_device, 1 replica(s), fp32, XLA off, CPU kernels oneDNN " \

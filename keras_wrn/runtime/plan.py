@@ -113,9 +113,10 @@ class RuntimePlan:
                "fusion of elementwise ops" if self.xla_fusion else "off")
         kernels = [name for name, on in (("Winograd", self.winograd),
                                          ("oneDNN batch-norm sums", self.onednn_bn_sums)) if on]
-        bn = "synchronised" if self.sync_bn else "per replica"
+        bn = "" if self.replicas == 1 else \
+            f"batch norm {'synchronised' if self.sync_bn else 'per replica'}, "
         return (f"runtime: {where}, {self.strategy}, {self.replicas} replica(s), "
-                f"{self.precision}, batch norm {bn}, XLA {xla}, "
+                f"{self.precision}, {bn}XLA {xla}, "
                 f"CPU kernels {', '.join(kernels) or 'off'}, "
                 f"stochastic depth {'skips' if self.skip_dropped else 'multiplies'} dropped "
                 f"branches, {self.steps_per_loop} step(s) per loop")
