@@ -16,8 +16,8 @@ from helpers import ROOT, app_env, history, summary, two_workers
 from keras_wrn.runtime import Devices, Gpu, RuntimeRequest, resolve_plan
 from keras_wrn.runtime.agreement import plan_differences
 
-# A tiny PyramidSepDrop (separated per-batch gates) with per-sample drops in the last stage's
-# gates off: the global batch 64 is 32 images per replica, where batch norm is not synchronised.
+# A tiny PyramidSepDrop (separated per-batch gates); the global batch 64 is 32 images per
+# replica, where batch norm is not synchronised and each replica's step is compiled with XLA.
 TINY_GPU = ["--arch", "pyramidsepdrop", "--depth", "8", "--alpha", "12", "--dataset",
             "synthetic", "--recipe", "quick", "--steps-per-epoch", "4", "--batch-size", "64"]
 
