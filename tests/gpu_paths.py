@@ -38,6 +38,7 @@ def force_gpu_paths(gpus: int) -> None:
 
     import keras_wrn.runtime
     import keras_wrn.runtime.devices
+    from keras_wrn.runtime.cluster import workers_in_cluster
     from keras_wrn.runtime.strategy import split_cpu
 
     if gpus > 1:
@@ -58,9 +59,8 @@ def force_gpu_paths(gpus: int) -> None:
     fake = tuple(keras_wrn.runtime.devices.Gpu(f"/physical_device:GPU:{i}", COMPUTE_CAPABILITY)
                  for i in range(gpus))
 
-    def detect(cpu_devices: int = 0) -> keras_wrn.runtime.devices.Devices:
-        return keras_wrn.runtime.devices.Devices(
-            fake, keras_wrn.runtime.devices.workers_in_tf_config(), cpu_devices)
+    def detect(cpu_devices: int = 0, cluster: str = "auto") -> keras_wrn.runtime.devices.Devices:
+        return keras_wrn.runtime.devices.Devices(fake, workers_in_cluster(cluster), cpu_devices)
 
     keras_wrn.runtime.devices.detect = detect
     keras_wrn.runtime.detect = detect

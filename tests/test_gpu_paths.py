@@ -180,7 +180,9 @@ def test_replicas_agree_with_each_other_and_with_one_device(tmp_path):
 @pytest.mark.slow
 def test_two_workers_of_two_gpus_train_and_resume(tmp_path):
     out = tmp_path / "run"
-    args = [*TINY_GPU, "--checkpoint-steps", "2", "--output-dir", out]
+    # 32 images a replica: each replica's step compiled with XLA, batch norm per replica and
+    # its statistics averaged over both workers before every checkpoint.
+    args = [*TINY_GPU, "--batch-size", "128", "--checkpoint-steps", "2", "--output-dir", out]
     launcher = gpu_app(2, "train.py")
     outputs = two_workers(*args, "--epochs", "2", launcher=launcher)
     chief, worker = (summary(stdout) for stdout, _ in outputs)

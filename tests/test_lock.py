@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from keras_wrn.training.lock import LockError, OutputLock, worker_lock_name
+from keras_wrn.runtime.cluster import tf_config_task
+from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
 
 
 def test_a_second_run_is_refused_until_the_first_releases(tmp_path):
@@ -73,4 +74,4 @@ def test_unusable_output_folders_are_one_line_errors(tmp_path):
      ".lock"),
 ])
 def test_the_workers_of_one_run_hold_separate_locks(tf_config, name):
-    assert worker_lock_name(tf_config) == name
+    assert task_lock_name(tf_config_task(tf_config)) == name

@@ -32,13 +32,6 @@ def preplan(request: RuntimeRequest, epochs: int | None = None,
                                          request.cpu_devices), epochs, batch_size)
 
 
-def _detect(request: RuntimeRequest) -> Devices:
-    """The devices TensorFlow sees and the workers of the request's cluster. ``detect`` gets
-    ``cpu_devices`` alone: tests/gpu_paths.py substitutes a detect of that signature."""
-    return dataclasses.replace(detect(request.cpu_devices),
-                               workers=workers_in_cluster(request.cluster))
-
-
 def start(request: RuntimeRequest, require_gpu: bool = False,
           warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
           epochs: int | None = None, batch_size: int | None = None) -> tuple[RuntimePlan, Any]:
@@ -50,7 +43,7 @@ def start(request: RuntimeRequest, require_gpu: bool = False,
     expected = preplan(request, epochs, batch_size)
     if expected.xla_fusion:
         enable_xla_fusion()
-    devices = _detect(request)
+    devices = detect(request.cpu_devices, request.cluster)
     if require_gpu and not devices.gpus:
         raise PlanError("--require-gpu: TensorFlow sees no GPU; install with "
                         "requirements-gpu.txt (TensorFlow with its CUDA libraries) and check "
@@ -69,7 +62,8 @@ def current_plan(request: RuntimeRequest, epochs: int | None = None,
                  batch_size: int | None = None) -> RuntimePlan:
     """The plan in a process whose TensorFlow has started: XLA fusion is on only if its flags
     were set before (as :func:`start` does)."""
-    plan = resolve_plan(request, _detect(request), epochs, batch_size)
+    plan = resolve_plan(request, detect(request.cpu_devices, request.cluster), epochs,
+                        batch_size)
     return dataclasses.replace(plan, xla_fusion=plan.xla_fusion and xla_fusion_enabled())
 
 

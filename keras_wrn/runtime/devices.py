@@ -31,13 +31,6 @@ class Devices:
         return min(known) if known else None
 
 
-def workers_in_tf_config() -> int:
-    """Workers (chief included) that TF_CONFIG names; 1 without TF_CONFIG."""
-    from keras_wrn.runtime.cluster import tf_config_task
-
-    return tf_config_task(os.environ.get("TF_CONFIG")).workers
-
-
 def gpu_driver_present() -> bool:
     """Whether an NVIDIA driver shows GPUs to this process, read without TensorFlow: listing
     TensorFlow's devices makes it read TF_XLA_FLAGS, which the plan must decide first."""

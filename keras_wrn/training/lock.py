@@ -104,12 +104,3 @@ def task_lock_name(task: ClusterTask) -> str:
     """``.lock`` for a single run or the chief, ``.lock-TYPE-INDEX`` for each other task of a
     multi-worker run (TF_CONFIG's or a Slurm job's), which writes to the same directory."""
     return ".lock" if task.chief else f".lock-{task.task_type}-{task.task_index}"
-
-
-def worker_lock_name(tf_config: str | None) -> str:
-    """The lock name of the task that the TF_CONFIG JSON ``tf_config`` names (None: a single
-    run): ``.lock`` for the chief (the ``chief`` task, else worker 0), else
-    ``.lock-TYPE-INDEX``."""
-    from keras_wrn.runtime.cluster import tf_config_task
-
-    return task_lock_name(tf_config_task(tf_config))
