@@ -192,13 +192,15 @@ def _pipeline(args) -> dict:
             start = time.perf_counter()
             source = load()
             row = {"load_s": round(time.perf_counter() - start, 1),
-                   **pipeline_rate(source, augmentation, args.batch_size, args.epochs)}
+                   **pipeline_rate(source, augmentation, args.batch_size, args.epochs,
+                                   on_device=args.device_augment)}
             row["images_per_s_per_core"] = round(row["images_per_s"] / cores, 1)
             rows[name] = row
     result = {"kind": "pipeline", "data_dir": args.data_dir or f"generated ({args.images} "
               f"JPEGs, 300-500 px)", "image_size": args.image_size, "cores": cores,
               "augment": vars(augmentation), "batch_size": args.batch_size,
-              "folder_cache": args.cache, "sources": rows}
+              "folder_cache": args.cache, "device_augment": args.device_augment,
+              "sources": rows}
     if args.step_arch:
         from keras_wrn.benchmark import median_rate, timed_step
         from keras_wrn.runtime import start as start_runtime
@@ -292,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--epochs", type=_positive, default=3,
                           help="epochs per source; their median rate is reported")
     pipeline.add_argument("--cutout", type=int, default=0)
+    pipeline.add_argument("--device-augment", action="store_true",
+                          help="the host's share when GPU plans crop, flip and cut out on "
+                               "the device (in-memory CIFAR-size images: --cache memory)")
     pipeline.add_argument("--cache", default="none",
                           help="the folder's --cache (default none: read file by file; memory: "
                                "decoded once, as CIFAR trains)")

@@ -92,6 +92,7 @@ def train(config, output_dir: Path) -> None:
             "image_size": config.input_size(),
             "params": params, "runtime": plan.to_dict(),
             "winograd_convs": len(trainer.winograd_layers),
+            "device_augmentation": trainer.device_augment,
             "onednn_batch_norms": len(trainer.batch_norm_layers),
             "lr": lr, "warmup_epochs": warmup_epochs, **environment(),
         })

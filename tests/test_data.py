@@ -200,3 +200,49 @@ def test_synthetic_data_is_balanced_and_reproducible():
     xb, _ = next(iter(b.train.batch(2000)))
     np.testing.assert_array_equal(xa.numpy(), xb.numpy())
     assert np.bincount(ya.numpy()).tolist() == [200] * 10
+
+
+def test_device_augmentation_crops_flips_and_cuts_out_each_image_of_a_batch():
+    """augment_batch: every image is a crop of its own zero-padded image at an offset within
+    the padding, flipped or not, each with its own draw; Cutout zeroes one square per image."""
+    from keras_wrn.data import augment_batch
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(1, 256, (16, 6, 6, 3)).astype(np.uint8)  # no zero pixel
+    seed = tf.constant([7, 3], tf.int64)
+    out = augment_batch(tf.constant(images), seed, 2, True, 0).numpy()
+    padded = np.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]])
+    found = set()
+    for image, result in zip(padded, out, strict=True):
+        matches = [(dy, dx, flip) for dy in range(5) for dx in range(5) for flip in (0, 1)
+                   if np.array_equal(result, (image[dy:dy + 6, dx:dx + 6][:, ::-1] if flip
+                                              else image[dy:dy + 6, dx:dx + 6]))]
+        assert matches
+        found.add(matches[0])
+    assert len(found) > 8  # one draw per image, not one per batch
+    assert np.array_equal(out, augment_batch(tf.constant(images), seed, 2, True, 0).numpy())
+    holes = (augment_batch(tf.constant(images), seed, 0, False, 3).numpy() == 0).all(-1)
+    assert all(4 <= hole.sum() <= 9 for hole in holes)  # a 3x3 square, clipped at a border
+
+
+def test_device_batches_carry_their_seed_and_resume_exactly():
+    """On-device batches: uint8 images as stored, one seed per batch keyed by the epoch and
+    its first position; skipping k batches gives the whole epoch's batches from k on."""
+    from keras_wrn.data import device_augmentable, load_synthetic
+
+    data = load_synthetic(8, train_examples=64, val_examples=8)
+    assert device_augmentable(data.train_examples, AugmentConfig())
+    assert not device_augmentable(data.train_examples, AugmentConfig(mixup=0.2))
+    assert not device_augmentable(data.train_examples, AugmentConfig(kind="imagenet"))
+
+    def batches(skip):
+        return list(train_dataset(data.train_examples, data.num_classes, 8, 1, 0,
+                                  AugmentConfig(), skip_batches=skip, on_device=True))
+
+    whole, resumed = batches(0), batches(3)
+    assert len(whole) == 8 and len(resumed) == 5
+    assert whole[0][0].dtype == tf.uint8 and whole[0][0].shape == (8, 8, 8, 3)
+    assert len({tuple(b[2].numpy()) for b in whole}) == 8  # a seed per batch
+    for a, b in zip(whole[3:], resumed, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert np.array_equal(x.numpy(), y.numpy())

@@ -88,11 +88,13 @@ def counted(self, *args, **kwargs):
 tf.distribute.ReplicaContext.all_reduce = counted
 strategies = {{}}
 
+# Augmented on the host, whose draws are keyed per image: one device and two replicas augment
+# alike (the device's draws are keyed per batch).
 def trainer(folder, strategy_name, **keys):
     config = resolve_config({{"arch": "pyramidsepdrop", "depth": 8, "alpha": 12, "image_size": 8,
                              "dataset": "synthetic", "recipe": "quick", "batch_size": 32,
                              "epochs": 2, "steps_per_epoch": 2, "strategy": strategy_name,
-                             "steps_per_loop": 2, **keys}})
+                             "steps_per_loop": 2, "device_augment": False, **keys}})
     plan = current_plan(config.runtime.request(), 2, 32)
     # One strategy per kind: collectives of two MirroredStrategy objects in one process share
     # their keys.

@@ -12,10 +12,12 @@ from keras_wrn.data import AugmentConfig, DataSource, steps_per_epoch, train_dat
 
 
 def pipeline_rate(source: DataSource, augmentation: AugmentConfig, batch_size: int,
-                  epochs: int = 1, warmup_batches: int = 5) -> dict[str, Any]:
+                  epochs: int = 1, warmup_batches: int = 5,
+                  on_device: bool = False) -> dict[str, Any]:
     """Images/s of each of ``epochs`` epochs after its first ``warmup_batches`` (tf.data's
     autotuning starts again with each epoch's dataset, as in training) and their median, and
-    the peak RSS growth while they ran."""
+    the peak RSS growth while they ran. ``on_device``: the host's share when the GPU plans
+    augment on the device (the batches as the accelerator receives them)."""
     steps = steps_per_epoch(source.train_examples, batch_size, 1)
     if warmup_batches < 1 or epochs < 1:
         raise ValueError("warmup_batches and epochs must be at least 1")
@@ -26,10 +28,10 @@ def pipeline_rate(source: DataSource, augmentation: AugmentConfig, batch_size: i
     with PeakRss() as peak:
         for epoch in range(epochs):
             dataset = train_dataset(source.train_examples, source.num_classes, batch_size,
-                                    epoch, 0, augmentation).take(steps)
+                                    epoch, 0, augmentation, on_device=on_device).take(steps)
             images = 0
-            for index, (batch, _) in enumerate(dataset):
-                images += int(batch.shape[0])
+            for index, batch in enumerate(dataset):
+                images += int(batch[0].shape[0])
                 if index == warmup_batches - 1:  # timed from here: the batches after it
                     start, images = time.perf_counter(), 0
             rates.append(images / (time.perf_counter() - start))

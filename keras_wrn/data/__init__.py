@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from keras_wrn.data.augment import augment_batch
 from keras_wrn.data.examples import Examples, StreamExamples, steps_per_epoch
 from keras_wrn.data.folder import load_image_folder, load_tfrecord_dir
-from keras_wrn.data.pipeline import KINDS, AugmentConfig, eval_dataset, prepared, train_dataset
+from keras_wrn.data.pipeline import (
+    KINDS,
+    AugmentConfig,
+    device_augmentable,
+    eval_dataset,
+    prepared,
+    train_dataset,
+)
 from keras_wrn.data.source import DataError, DataSource
 from keras_wrn.data.synthetic import load_synthetic
 
 __all__ = ["KINDS", "AugmentConfig", "DataError", "DataSource", "Examples", "StreamExamples",
-           "eval_dataset", "load_data", "load_image_folder", "load_synthetic",
-           "load_tfrecord_dir", "prepared", "steps_per_epoch", "train_dataset"]
+           "augment_batch", "device_augmentable", "eval_dataset", "load_data",
+           "load_image_folder", "load_synthetic", "load_tfrecord_dir", "prepared",
+           "steps_per_epoch", "train_dataset"]
 
 
 def load_data(dataset: str | None, image_size: int, *, data_dir: str | None = None,

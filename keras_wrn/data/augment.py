@@ -55,3 +55,39 @@ def rand_augment(num_ops: int, magnitude: float) -> keras.layers.Layer:
     """Keras 3's RandAugment on 0-255 images (applied to batches). Its draws come from the
     layer's own generator: the one augmentation a resumed run does not repeat exactly."""
     return keras.layers.RandAugment(value_range=(0, 255), num_ops=num_ops, factor=magnitude)
+
+
+def augment_batch(images: tf.Tensor, seed: tf.Tensor, padding: int, flip: bool,
+                  cutout_size: int) -> tf.Tensor:
+    """Pad-and-crop, flip and Cutout of a whole batch at once, for the accelerator: the same
+    augmentations as :func:`pad_crop_flip` and :func:`cutout`, one draw per image, from one
+    stateless ``seed`` per batch (the host keys it by the epoch and the batch's first
+    position, so a resumed run draws what the uninterrupted one draws). Gathers and masks
+    only: no per-image loop, so XLA compiles it into the step."""
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    crop_seed, flip_seed, cut_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 3))
+    if padding > 0:
+        padded = tf.pad(images, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+        offsets = tf.random.stateless_uniform([2, batch], crop_seed, 0, 2 * padding + 1,
+                                              tf.int32)
+        rows = offsets[0][:, None] + tf.range(height)[None, :]
+        cols = offsets[1][:, None] + tf.range(width)[None, :]
+        images = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2,
+                           batch_dims=1)
+    if flip:
+        flipped = tf.random.stateless_uniform([batch], flip_seed) < 0.5
+        images = tf.where(flipped[:, None, None, None], tf.reverse(images, [2]), images)
+    if cutout_size:
+        centres = tf.random.stateless_uniform([2, batch], cut_seed, 0, tf.int32.max, tf.int32)
+        cy, cx = centres[0] % height, centres[1] % width
+        y = tf.range(height)[None, :]
+        x = tf.range(width)[None, :]
+        rows = (y >= (cy - cutout_size // 2)[:, None]) & (y < (cy + cutout_size
+                                                                - cutout_size // 2)[:, None])
+        cols = (x >= (cx - cutout_size // 2)[:, None]) & (x < (cx + cutout_size
+                                                                - cutout_size // 2)[:, None])
+        hole = (rows[:, :, None] & cols[:, None, :])[..., None]
+        images = tf.where(hole, tf.zeros_like(images), images)
+    return images

@@ -50,18 +50,42 @@ def _encoded(examples: Examples | StreamExamples, record: tf.Tensor) -> tf.Tenso
     return tf.io.read_file(record) if examples.form == "path" else record
 
 
+def device_augmentable(examples: Examples | StreamExamples, augmentation: AugmentConfig) -> bool:
+    """Whether training batches can be augmented on the accelerator (``augment_batch``):
+    CIFAR-style crop, flip and Cutout of images held in memory at the model's size, without
+    RandAugment or mixup, which stay on the host."""
+    return (examples.form == "pixels" and augmentation.kind == "cifar"
+            and not augmentation.randaugment_ops and augmentation.mixup == 0
+            and tuple(examples.records.shape[1:3]) == (examples.image_size,) * 2)
+
+
 def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_size: int,
                   epoch: int, seed: int, augmentation: AugmentConfig, skip_batches: int = 0,
-                  shard: int = 0, shards: int = 1) -> tf.data.Dataset:
+                  shard: int = 0, shards: int = 1, on_device: bool = False) -> tf.data.Dataset:
     """Batches of (uint8 images, one-hot labels) of worker ``shard`` of ``shards`` for one
     epoch, in the order fixed by ``seed`` and ``epoch``, starting after ``skip_batches`` of its
     batches. Partial batches are dropped; a streamed source whose files fail to decode is
-    left out and the stream repeats, so the epoch still has its steps."""
+    left out and the stream repeats, so the epoch still has its steps. ``on_device``: the
+    images are not augmented here, and each batch carries the seed of its augmentation on the
+    accelerator, (images, labels, seed) (see :func:`device_augmentable`)."""
     key = epoch_seed(seed, epoch)
     size = examples.image_size
     ds = examples.epoch(key, shard, shards)
     if skip_batches:  # before any file is read: skipping costs no decoding
         ds = ds.skip(skip_batches * batch_size)
+    if on_device:
+        if not device_augmentable(examples, augmentation):
+            raise ValueError("augmentation on the device takes CIFAR-style augmentation of "
+                             "images held in memory at the model's size.")
+
+        def device_batch(position, images, labels):
+            # The batch's draws are keyed by the epoch and its first position: exact resume.
+            return (images, tf.one_hot(labels, num_classes),
+                    tf.stack([tf.constant(key, tf.int64), position[0]]))
+
+        return (ds.batch(batch_size, drop_remainder=True)
+                .map(device_batch, num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
     encoded = _decodes(examples)
 
     def per_example(position, record, label):

@@ -73,6 +73,9 @@ class RuntimeRequest:
                               "workers, else ring)", ALL_REDUCES)
     sync_bn: str = option("auto", "batch norm statistics over all replicas (auto: when a "
                            f"replica's batch is under {SYNC_BN_BELOW} images)", SYNC_BN)
+    device_augment: bool | None = option(None, "crop, flip and Cutout CIFAR-size batches "
+                                          "held in memory on the accelerator, the host "
+                                          "sending uint8 batches (default on GPUs)")
     cluster: str = option("auto", "where a multi-worker run finds its cluster (auto: TF_CONFIG, "
                            "else a Slurm job's environment)", CLUSTERS)
 
@@ -95,6 +98,7 @@ class RuntimePlan:
     onednn_bn_sums: bool
     skip_dropped: bool  # a branch dropped for the whole batch is not computed (a cond)
     steps_per_loop: int
+    device_augment: bool  # CIFAR-size augmentation in the replica step, not on the host
 
     @property
     def mixed_precision_policy(self) -> str:
@@ -119,7 +123,8 @@ class RuntimePlan:
                 f"{self.precision}, {bn}XLA {xla}, "
                 f"CPU kernels {', '.join(kernels) or 'off'}, "
                 f"stochastic depth {'skips' if self.skip_dropped else 'multiplies'} dropped "
-                f"branches, {self.steps_per_loop} step(s) per loop")
+                f"branches, {self.steps_per_loop} step(s) per loop"
+                + (", CIFAR augmentation on the device" if self.device_augment else ""))
 
 
 def _choose(forced: bool | None, default: bool) -> bool:
@@ -189,4 +194,5 @@ def resolve_plan(request: RuntimeRequest, devices: Devices, epochs: int | None =
         winograd=_choose(request.winograd, not gpu),
         onednn_bn_sums=_choose(request.onednn_bn_sums, not gpu),
         skip_dropped=skip_dropped, steps_per_loop=steps_per_loop,
+        device_augment=_choose(request.device_augment, gpu),
     )

@@ -22,6 +22,8 @@ import tensorflow as tf
 from keras_wrn.data import (
     AugmentConfig,
     DataSource,
+    augment_batch,
+    device_augmentable,
     eval_dataset,
     prepared,
     steps_per_epoch,
@@ -156,6 +158,10 @@ class Trainer:
         # them (a cond on a device-computed predicate stalls a GPU's host).
         self._multiplied_residuals = [] if plan.skip_dropped else [
             layer for layer in self.model.layers if isinstance(layer, StochasticResidual)]
+        # In-memory CIFAR-size batches are cropped, flipped and cut out in the replica step
+        # on GPU plans: per-image host work would not keep several GPUs busy.
+        self.device_augment = plan.device_augment and device_augmentable(
+            data.train_examples, self._augmentation())
         self.train_step, self.train_loop = self._make_train_functions()
         self._eval_step = make_eval_step(self.model, strategy)
 
@@ -247,8 +253,14 @@ class Trainer:
 
         variables = model.trainable_weights
 
-        def forward_backward(images, labels):
-            """The replica's loss and gradients: what XLA compiles on GPU plans."""
+        augmentation = self._augmentation()
+
+        def forward_backward(images, labels, seed=None):
+            """The replica's loss and gradients (after augmenting its batch on the device
+            when it comes with its ``seed``): what XLA compiles on GPU plans."""
+            if seed is not None:
+                images = augment_batch(images, seed, augmentation.crop_padding,
+                                       augmentation.flip, augmentation.cutout)
             images = tf.cast(images, tf.float32)  # uint8 until here: a quarter of the copy
             with tf.GradientTape() as tape:
                 logits = tf.cast(model(images, training=True), tf.float32)
@@ -273,8 +285,8 @@ class Trainer:
                 if self.plan.jit_compile else fn
 
         if replicas == 1:
-            def replica_step(images, labels):
-                grads, loss, correct = forward_backward(images, labels)
+            def replica_step(*batch):
+                grads, loss, correct = forward_backward(*batch)
                 optimizer.apply_gradients(zip(grads, variables, strict=True))
                 return loss, correct
 
@@ -339,7 +351,8 @@ class Trainer:
                 self.data.train_examples, self.data.num_classes,
                 context.get_per_replica_batch_size(config.recipe.batch_size), epoch,
                 config.runtime.seed, self._augmentation(), skip_batches=skip * per_worker,
-                shard=context.input_pipeline_id, shards=context.num_input_pipelines)
+                shard=context.input_pipeline_id, shards=context.num_input_pipelines,
+                on_device=self.device_augment)
             return dataset.take((self.steps_per_epoch - skip) * per_worker)
 
         return self.strategy.distribute_datasets_from_function(worker_data)
