@@ -64,6 +64,7 @@ def train(config, output_dir: Path) -> None:
     from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training import ConfigError, PreemptedError, Trainer
     from keras_wrn.training.artifacts import write_json
+    from keras_wrn.training.config import schedule_line
     from keras_wrn.training.runs import load_config_data
 
     try:
@@ -100,6 +101,7 @@ def train(config, output_dir: Path) -> None:
               f"{data.val_size} validation images, recipe {config.recipe.name}, "
               f"{len(trainer.winograd_layers)} conv(s) on Winograd, "
               f"{len(trainer.batch_norm_layers)} batch norm(s) summing on oneDNN")
+        print(schedule_line(config), flush=True)
     began = time.perf_counter()
     try:
         history = trainer.fit()

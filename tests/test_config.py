@@ -12,7 +12,7 @@ from helpers import call_app, error_line, load_app
 
 from keras_wrn.data import AugmentConfig, load_synthetic, train_dataset
 from keras_wrn.training import RECIPES, ConfigError, Trainer, read_config_file, resolve_config
-from keras_wrn.training.config import KEYS, MAX_SCALED_LR
+from keras_wrn.training.config import KEYS, MAX_SCALED_LR, schedule_line
 from keras_wrn.training.flags import given_config
 from keras_wrn.training.schedule import WarmupDecay
 
@@ -214,3 +214,29 @@ def test_an_older_runs_folder_still_loads_for_evaluation_and_export(tmp_path):
     (run / "config.json").write_text(json.dumps({"arch": "resnet", "dataset": "synthetic",
                                                  "val_split": 0.2, "mixed_precision": None}))
     assert load_run(run).config == {"arch": "resnet", "dataset": "synthetic", "val_split": 0.2}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_a_shorter_run_keeps_the_recipes_schedule_as_fractions_of_its_length(name):
+    """--epochs scales the recipe's milestones and warm-up (He et al.'s 91 and 136 of 182
+    epochs stay at 50% and 75%); the recipe's own length keeps them; explicit values stay."""
+    recipe = RECIPES[name]
+    epochs = max(recipe["epochs"] // 3, 1)
+    ratio = epochs / recipe["epochs"]
+    config = resolve_config({"recipe": name, "epochs": epochs}).recipe
+    assert config.milestones == pytest.approx([m * ratio for m in recipe["milestones"]], 1e-3)
+    assert config.warmup_epochs == pytest.approx(recipe["warmup_epochs"] * ratio, 1e-3)
+    assert all(0 < m < epochs for m in config.milestones)
+    same = resolve_config({"recipe": name}).recipe
+    assert (same.milestones, same.warmup_epochs) == (recipe["milestones"],
+                                                     recipe["warmup_epochs"])
+    explicit = resolve_config({"recipe": name, "epochs": epochs, "milestones": [1.0],
+                               "warmup_epochs": 0.5}).recipe
+    assert (explicit.milestones, explicit.warmup_epochs) == ([1.0], 0.5)
+
+
+def test_the_readmes_short_wrn_run_decays_and_prints_its_schedule():
+    config = resolve_config({"arch": "wrn-28-10", "epochs": 10})
+    assert config.recipe.milestones == [3.0, 6.0, 8.0]  # 60/120/160 of 200
+    assert schedule_line(config) == ("schedule: step, LR 0.1, x0.2 at epochs 3, 6, 8, "
+                                     "warm-up 0 epoch(s), 10 epochs")

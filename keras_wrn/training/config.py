@@ -317,6 +317,29 @@ def check_types(values: dict[str, Any]) -> None:
                           f"{_expected(hint)}, got {value!r}{extra}.")
 
 
+def scaled_schedule(recipe: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's milestones and warm-up for a run of ``given["epochs"]``: the same fractions
+    of the run as of the recipe's epochs (He et al.'s 91 and 136 of 182 epochs are 50% and 75%
+    of any length). Values given explicitly (flag or file) stay as they are, absolute."""
+    epochs = given.get("epochs")
+    if not isinstance(epochs, int) or epochs < 1 or epochs == recipe["epochs"]:
+        return {}
+    ratio = epochs / recipe["epochs"]
+    scaled = {"milestones": [round(m * ratio, 4) for m in recipe["milestones"]],
+              "warmup_epochs": round(recipe["warmup_epochs"] * ratio, 4)}
+    return {key: value for key, value in scaled.items() if key not in given}
+
+
+def schedule_line(config: TrainConfig) -> str:
+    """The resolved learning-rate schedule in one line, as the run will follow it."""
+    recipe = config.recipe
+    lr, warmup = config.scaled_lr()
+    steps = (f", x{recipe.lr_decay:g} at epochs {', '.join(f'{m:g}' for m in recipe.milestones)}"
+             if recipe.schedule == "step" and recipe.milestones else "")
+    return (f"schedule: {recipe.schedule}, LR {lr:g}{steps}, warm-up {warmup:g} epoch(s), "
+            f"{recipe.epochs} epochs")
+
+
 def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = None) -> TrainConfig:
     """defaults < recipe < config file < command line, from flat keys (the flags given, and
     :func:`read_config_file`'s values), each value checked by type and range before anything is
@@ -342,7 +365,8 @@ def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = Non
         raise ConfigError(f"unknown recipe {recipe!r}; recipes: {', '.join(sorted(RECIPES))}.")
     # The augmentation: given, else the recipe's, else the one the model's stem was made for.
     kind = "imagenet" if stem == "imagenet" else "cifar"
-    config = TrainConfig.from_flat({"augmentation": kind, **RECIPES[recipe], **given,
+    config = TrainConfig.from_flat({"augmentation": kind, **RECIPES[recipe],
+                                    **scaled_schedule(RECIPES[recipe], given), **given,
                                     "recipe": recipe})
     validate(config)
     return config
