@@ -62,7 +62,7 @@ def train(config, output_dir: Path) -> None:
     from keras_wrn.data import DataError
     from keras_wrn.runtime import PlanError, environment, start
     from keras_wrn.runtime.strategy import is_chief, task_id
-    from keras_wrn.training import ConfigError, PreemptedError, Trainer
+    from keras_wrn.training import ConfigError, DivergedError, PreemptedError, Trainer
     from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.config import schedule_line
     from keras_wrn.training.runs import load_config_data
@@ -108,6 +108,8 @@ def train(config, output_dir: Path) -> None:
     except PreemptedError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(err.exit_code) from None
+    except DivergedError as err:
+        fail(str(err))
     last = history[-1] if history else {}
     validated = [h["val_top1"] for h in history if h.get("val_top1") is not None]
     summary = {

@@ -39,6 +39,21 @@ CASES = [
     ("train.py", ["--dataset", "synthetic", "--eval-batch-size", "0"],
      "--eval-batch-size must be >= 1"),
     ("train.py", ["--dataset", "synthetic", "--val-split", "1.5"], "--val-split must be in"),
+    ("train.py", ["--dataset", "synthetic", "--lr", "inf"], "--lr must be a finite number"),
+    ("train.py", ["--dataset", "synthetic", "--data-dir", "{images}"],
+     "--dataset synthetic and --data-dir/--val-dir name two training sources"),
+    ("train.py", ["--dataset", "synthetic", "--val-dir", "{images}"],
+     "--dataset synthetic and --data-dir/--val-dir name two training sources"),
+    ("train.py", ["--data-dir", "{images}", "--output-dir", "{images}/run"],
+     "overlap; write the run outside the image folder"),
+    ("train.py", ["--dataset", "synthetic", "--weight-decay", "inf"],
+     "--weight-decay must be a finite number"),
+    ("train.py", ["--dataset", "synthetic", "--momentum", "nan"],
+     "--momentum must be a finite number"),
+    ("train.py", ["--dataset", "synthetic", "--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    ("train.py", ["--arch", "pyramidnet", "--alpha", "inf"], "--alpha must be a finite number"),
+    ("train.py", ["--dataset", "synthetic", "--milestones", "1", "nan"],
+     "--milestones must be a finite number"),
     ("train.py", [*TINY, "--output-dir", "{text}"], "is a file; pass a directory"),
     ("train.py", [*TINY, "--output-dir", "{text}/run"], "cannot create --output-dir"),
     ("train.py", [*TINY, "--output-dir", "{locked}"], f"is in use by pid {os.getppid()}"),
@@ -50,6 +65,8 @@ CASES = [
     ("export.py", ["--model", "{text}.keras", "--name", "m"], "is not a Keras model"),
     ("export.py", ["--model", "{model}", "--name", "m", "--formats", "tflite_int4"],
      "unknown format"),
+    ("export.py", ["--model", "{model}", "--name", "m", "--formats", ","],
+     "--formats names no format"),
     ("export.py", ["--model", "{model}", "--name", "m", "--formats", "tflite_qat_int8"],
      "--qat-epochs"),
     ("export.py", ["--model", "{model}", "--name", "m", "--formats", "saved_model,tflite_int8"],
@@ -190,3 +207,17 @@ def test_a_missing_optional_dependency_is_one_line_naming_its_extra(monkeypatch,
                                   "pip install 'keras_wrn[tune]' (or pip install -r "
                                   "requirements.txt).")
     assert not (tmp_path / "search").exists()
+
+
+def test_a_run_whose_loss_turns_non_finite_stops_and_saves_nothing_of_it(tmp_path):
+    """A learning rate of 1e30 (finite, so accepted) blows the weights up at its first
+    update: the next host read sees a non-finite loss and stops the run with one line, exit 2,
+    before a checkpoint, history or model.keras of that state exists."""
+    out = tmp_path / "run"
+    result = call_app("train.py", *TINY, "--lr", "1e30", "--epochs", "2", "--steps-per-epoch",
+                      "5", "--output-dir", out, check=False)
+    assert result.returncode == 2
+    assert error_line(result).startswith("error: training diverged at epoch 1 step ")
+    assert "lower --lr" in error_line(result)
+    assert not (out / "model.keras").exists() and not (out / "history.json").exists()
+    assert not list((out / "checkpoints").glob("ckpt-*"))

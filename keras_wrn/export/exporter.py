@@ -66,6 +66,8 @@ class ExportOptions:
 
 
 def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) -> None:
+    if not formats:
+        raise ExportError(f"--formats names no format; pass some of {', '.join(FORMATS)}.")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown format(s) {', '.join(unknown)}; formats: {', '.join(FORMATS)}.")

@@ -3,9 +3,15 @@
 from keras_wrn.training.config import ConfigError, TrainConfig, read_config_file, resolve_config
 from keras_wrn.training.evaluation import evaluate
 from keras_wrn.training.recipes import RECIPES
-from keras_wrn.training.trainer import PREEMPTED_EXIT_CODE, PreemptedError, Trainer
+from keras_wrn.training.trainer import (
+    PREEMPTED_EXIT_CODE,
+    DivergedError,
+    PreemptedError,
+    Trainer,
+)
 
 __all__ = [
-    "PREEMPTED_EXIT_CODE", "RECIPES", "ConfigError", "PreemptedError", "TrainConfig", "Trainer",
+    "PREEMPTED_EXIT_CODE", "RECIPES", "ConfigError", "DivergedError", "PreemptedError",
+    "TrainConfig", "Trainer",
     "evaluate", "read_config_file", "resolve_config",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from pathlib import Path
@@ -384,10 +385,39 @@ def _choices_check(config: TrainConfig) -> list[tuple[bool, str]]:
     return checks
 
 
+def _finite_check(config: TrainConfig) -> list[tuple[bool, str]]:
+    """A check per number of the configuration (lists included): finite. An inf or NaN
+    learning rate, decay or widening trains to NaN."""
+    checks = []
+    for k in KEYS.values():
+        value = getattr(getattr(config, k.section), k.field.name)
+        for number in value if isinstance(value, list) else [value]:
+            if isinstance(number, float) and not math.isfinite(number):
+                checks.append((False, f"{k.flag} must be a finite number, got {number}"))
+    return checks
+
+
+def _overlap_check(data_dir: str | None, output_dir: str | None) -> tuple[bool, str]:
+    """The run's folder apart from its image folder: checkpoints written among the classes
+    would be read as images, and a class named like a checkpoint folder would be overwritten."""
+    if not data_dir or not output_dir:
+        return True, ""
+    data, out = Path(data_dir).resolve(), Path(output_dir).resolve()
+    overlap = data == out or data in out.parents or out in data.parents
+    return not overlap, (f"--output-dir {output_dir} and --data-dir {data_dir} overlap; write "
+                         f"the run outside the image folder")
+
+
 def validate(config: TrainConfig) -> None:
     """Raises ConfigError on values no run can use."""
     recipe, data, runtime = config.recipe, config.data, config.runtime
     checks = [
+        *_finite_check(config),
+        (not (data.dataset and (data.data_dir or data.val_dir)),
+         f"--dataset {data.dataset} and --data-dir/--val-dir name two training sources; pass "
+         f"one"),
+        _overlap_check(data.data_dir, runtime.output_dir),
+        (0 <= recipe.momentum < 1, f"--momentum must be in [0, 1), got {recipe.momentum}"),
         (recipe.epochs >= 1, f"--epochs must be >= 1, got {recipe.epochs}"),
         (recipe.batch_size >= 1, f"--batch-size must be >= 1, got {recipe.batch_size}"),
         (recipe.lr > 0, f"--lr must be > 0, got {recipe.lr}"),

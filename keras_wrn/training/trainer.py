@@ -63,6 +63,12 @@ class PreemptedError(Exception):
         self.exit_code = exit_code
 
 
+class DivergedError(Exception):
+    """Training reached a non-finite loss or learning rate. Raised at the host read that saw
+    it, before any checkpoint or model of that state is written: the last checkpoint stays the
+    one to resume from."""
+
+
 def log_line(message: str) -> None:
     """Prints a progress line at once: piped to a file or a scheduler's log, the lines before
     a kill -9 are not lost in Python's buffer."""
@@ -492,6 +498,12 @@ class Trainer:
         while step < self.steps_per_epoch:
             length = self._loop_length(step)
             *loop_sums, lr = self.train_call(iterator, length)
+            if not all(math.isfinite(value) for value in (*loop_sums, lr)):
+                raise DivergedError(
+                    f"training diverged at epoch {epoch + 1} step {step + length}: loss "
+                    f"{loop_sums[0] / length:.4g}, learning rate {lr:.4g}; nothing of this "
+                    f"state was saved (re-running resumes from the last checkpoint): lower "
+                    f"--lr (or --lr-scaling), or train in --precision fp32.")
             self._sums, step = self._sums + loop_sums, step + length
             mean = self._sums / step
             progress.update(step, [("loss", mean[0]), ("acc", mean[1]), ("lr", lr)])
