@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# A tiny PyramidSepDrop on the synthetic data: seconds per epoch on 2 CPU cores.
-TINY = ["--arch", "pyramidsepdrop", "--depth", "8", "--alpha", "12", "--dataset", "synthetic",
-        "--recipe", "quick"]
+# A tiny PyramidSepDrop with the quick recipe, for a run given its own --data-dir.
+TINY_MODEL = ["--arch", "pyramidsepdrop", "--depth", "8", "--alpha", "12", "--recipe", "quick"]
+# The same on the synthetic data: seconds per epoch on 2 CPU cores.
+TINY = [*TINY_MODEL, "--dataset", "synthetic"]
 # The xdist group of the tests that read the `tiny_run` fixture (conftest.py): one worker trains
 # it once for all of them.
 TINY_RUN_GROUP = "tiny-run"

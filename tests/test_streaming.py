@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import (
-    TINY,
+    TINY_MODEL,
     app_command,
     app_env,
     call_app,
@@ -109,12 +109,12 @@ def test_cache_auto_holds_a_small_set_in_memory_and_streams_one_over_the_budget(
     with pytest.raises(DataError, match="--cache must be auto, memory, disk:PATH or none"):
         load_data(None, 32, data_dir=str(root), cache="bogus")
     # Through train.py: the flag, its budget and what the run did with it.
-    result = call_app("train.py", *TINY, "--data-dir", root, "--cache-budget-gb", "0",
+    result = call_app("train.py", *TINY_MODEL, "--data-dir", root, "--cache-budget-gb", "0",
                       "--batch-size", "8", "--steps-per-epoch", "1", "--epochs", "1",
                       "--output-dir", tmp_path / "run")
     assert "streamed from the files" in result.stdout
     assert json.loads((tmp_path / "run" / "run.json").read_text())["data_cached"] is False
-    bad = call_app("train.py", *TINY, "--data-dir", root, "--cache", "ram", check=False)
+    bad = call_app("train.py", *TINY_MODEL, "--data-dir", root, "--cache", "ram", check=False)
     assert bad.returncode == 2
     assert error_line(bad) == "error: --cache must be auto, memory, disk:PATH or none, " \
                               "got 'ram'."
@@ -243,7 +243,7 @@ def test_two_workers_each_read_only_their_own_shards(tmp_path):
     out = tmp_path / "records"
     call_app("make_tfrecords.py", "--data-dir", root, "--output", out, "--shards", "4")
     splits = read_manifest(out)["splits"]
-    outputs = two_workers(*TINY, "--data-dir", str(out), "--epochs", "2", "--batch-size", "8",
+    outputs = two_workers(*TINY_MODEL, "--data-dir", str(out), "--epochs", "2", "--batch-size", "8",
                           "--output-dir", str(tmp_path / "run"), timeout=400,
                           TF_CPP_MIN_LOG_LEVEL="0", TF_CPP_VMODULE="tf_record_dataset_op=2")
     opened = [_opened(stderr) for _, stderr in outputs]
@@ -273,7 +273,7 @@ def test_a_streamed_run_killed_9_resumes_at_the_same_data_position(tmp_path):
     root = write_image_folder(tmp_path / "images", per_class=16, size=40)
     call_app("make_tfrecords.py", "--data-dir", root, "--output", tmp_path / "rec",
              "--shards", "3")
-    args = [*TINY, "--data-dir", str(tmp_path / "rec"), "--epochs", "2", "--batch-size", "8",
+    args = [*TINY_MODEL, "--data-dir", str(tmp_path / "rec"), "--epochs", "2", "--batch-size", "8",
             "--checkpoint-steps", "1", "--deterministic", "--augmentation", "imagenet",
             "--image-size", "24"]
     run_app("train.py", *args, "--output-dir", tmp_path / "reference")
