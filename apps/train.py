@@ -40,10 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.training import ConfigError, read_config_file, resolve_config
     from keras_wrn.training.flags import given_config
     from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
+    from keras_wrn.training.resume import resume_config
 
     try:
-        config = resolve_config(given_config(args),
-                                read_config_file(args.config) if args.config else None)
+        given = {**(read_config_file(args.config) if args.config else {}),
+                 **given_config(args)}
+        config = resolve_config(given)
         output_dir = Path(config.runtime.output_dir or f"runs/{config.model.arch}")
         # The lock is the run's first write: a second run, or an unusable directory, stops here.
         # Each task of a multi-worker run (TF_CONFIG's or Slurm's) holds its own.
@@ -52,19 +54,25 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, LockError, ValueError) as err:
         fail(str(err))
     try:
-        train(config, output_dir)
+        try:
+            config, changed = resume_config(config, set(given), output_dir)
+        except ConfigError as err:
+            fail(str(err))
+        train(config, output_dir, changed)
     finally:
         lock.release()
 
 
-def train(config, output_dir: Path) -> None:
-    """Trains ``config`` (a resolved TrainConfig) into ``output_dir``, which this run holds."""
+def train(config, output_dir: Path, changed: dict | None = None) -> None:
+    """Trains ``config`` (a resolved TrainConfig) into ``output_dir``, which this run holds;
+    ``changed``: the allowed values a resumed run changes, recorded in ``run.json``."""
     from keras_wrn.data import DataError
     from keras_wrn.runtime import PlanError, environment, start
     from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training import ConfigError, DivergedError, PreemptedError, Trainer
     from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.config import schedule_line
+    from keras_wrn.training.resume import resume_record
     from keras_wrn.training.runs import load_config_data
 
     try:
@@ -84,6 +92,10 @@ def train(config, output_dir: Path) -> None:
     chief = is_chief(strategy)
     params = trainer.model.count_params()
     if chief:
+        changes = resume_record(output_dir, changed or {})
+        if changed:
+            print("resuming with " + ", ".join(f"{k} {old} -> {new}"
+                                               for k, (old, new) in changed.items()), flush=True)
         write_json(output_dir / "config.json", config.to_dict())
         lr, warmup_epochs = config.scaled_lr()
         write_json(output_dir / "run.json", {
@@ -95,7 +107,7 @@ def train(config, output_dir: Path) -> None:
             "winograd_convs": len(trainer.winograd_layers),
             "device_augmentation": trainer.device_augment,
             "onednn_batch_norms": len(trainer.batch_norm_layers),
-            "lr": lr, "warmup_epochs": warmup_epochs, **environment(),
+            "lr": lr, "warmup_epochs": warmup_epochs, "changes": changes, **environment(),
         })
         print(f"{config.model.arch}: {params:,} parameters, {data.train_size} training / "
               f"{data.val_size} validation images, recipe {config.recipe.name}, "

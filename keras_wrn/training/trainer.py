@@ -136,6 +136,11 @@ class Trainer:
         # from the folder's list, so that the manager below and later runs start from it.
         restored = restore_newest_complete(self.checkpoint, self._chief_checkpoints, log,
                                            rewrite_state=self.chief)
+        trained = int(self.epoch.numpy())
+        if trained > config.recipe.epochs:
+            raise ConfigError(f"{self.output_dir} has trained {trained} epochs, more than "
+                              f"--epochs {config.recipe.epochs}; pass --epochs {trained} or "
+                              f"more to extend it, or another --output-dir.")
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._checkpoint_dir),
                                                   max_to_keep=2)
         self._preemption = None
