@@ -15,8 +15,16 @@ IMAGENET_STAGES: dict[int, tuple[int, ...]] = {
 IMAGENET_BOTTLENECK_MIN_DEPTH = 50
 
 
+# The deepest network built: past the deepest published one (He et al.'s ResNet-1202) with
+# room, and a graph Keras can still walk (registry.deep_graphs); deeper only hangs the build.
+MAX_DEPTH = 2000
+
+
 def cifar_blocks(depth: int, layers_per_block: int, extra: int) -> int:
     """Blocks per stage of a 3-stage CIFAR network of depth ``layers_per_block * 3 * n + extra``."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"depth {depth} is beyond {MAX_DEPTH} (the deepest published network, "
+                         f"ResNet-1202, has 1202 layers).")
     step = 3 * layers_per_block
     if depth < step + extra or (depth - extra) % step:
         first = [step * n + extra for n in (1, 2, 3)]

@@ -63,11 +63,16 @@ def _pyramid_block(x, width: int, stride: int, bottleneck: bool, rate: float, mo
                            shared_channels=in_channels if separated else None)
 
 
+# The widest PyramidNet built: a last stage of 16 + 4080 = 4096 channels (x4 in bottlenecks),
+# fifteen times the widest published (alpha 270). Wider only exhausts memory while building.
+MAX_ALPHA = 4080
+
+
 def layout(depth: int, alpha: float, bottleneck: bool | None,
            stem: str) -> tuple[tuple[int, ...], int, tuple[int, ...], bool]:
     """Blocks per stage, base width, stage strides and block type; ValueError if impossible."""
-    if alpha < 0:
-        raise ValueError(f"alpha (total widening) must be >= 0, got {alpha}.")
+    if not 0 <= alpha <= MAX_ALPHA:
+        raise ValueError(f"alpha (total widening) must be in [0, {MAX_ALPHA}], got {alpha}.")
     if stem == "cifar":
         bottleneck = bool(bottleneck)
         n = cifar_blocks(depth, 3 if bottleneck else 2, 2)

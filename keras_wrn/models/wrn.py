@@ -40,10 +40,16 @@ def _wide_block(x, width: int, stride: int, dropout: float, rate: float, mode: s
     return common.residual(preact, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
 
 
+# The widest WRN built: 64 x 64 = 4096 channels in the last stage, six times WRN-28-10's; the
+# papers go to k = 12. Wider only exhausts memory while building.
+MAX_WIDEN = 64
+
+
 def layout(depth: int, widen_factor: int, dropout: float) -> int:
     """Blocks per stage; ValueError if the configuration is impossible."""
-    if widen_factor < 1:
-        raise ValueError(f"widen_factor must be an integer >= 1, got {widen_factor}.")
+    if not 1 <= widen_factor <= MAX_WIDEN:
+        raise ValueError(f"widen_factor must be an integer in [1, {MAX_WIDEN}] (a last stage of "
+                         f"at most {64 * MAX_WIDEN} channels), got {widen_factor}.")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
     return cifar_blocks(depth, 2, 4)

@@ -349,7 +349,8 @@ def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = Non
     given.update({k: v for k, v in cli.items() if v is not None})
     unknown = sorted(set(given) - set(KEYS))
     if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; see train.py --help.")
+        names = ", ".join(k if k.isprintable() else repr(k) for k in unknown)
+        raise ConfigError(f"unknown option(s) {names}; see train.py --help.")
     check_types(given)
     arch = given.get("arch", ModelConfig.arch)
     try:
@@ -385,15 +386,23 @@ def _choices_check(config: TrainConfig) -> list[tuple[bool, str]]:
     return checks
 
 
+# The largest integer any option takes: counts of epochs, steps, images and layers past it
+# overflow the int32 tensors TensorFlow keeps them in, and no run needs them.
+MAX_INT = 2**31 - 1
+
+
 def _finite_check(config: TrainConfig) -> list[tuple[bool, str]]:
-    """A check per number of the configuration (lists included): finite. An inf or NaN
-    learning rate, decay or widening trains to NaN."""
+    """A check per number of the configuration (lists included): finite, and an integer
+    within ``MAX_INT``. An inf or NaN learning rate, decay or widening trains to NaN."""
     checks = []
     for k in KEYS.values():
         value = getattr(getattr(config, k.section), k.field.name)
         for number in value if isinstance(value, list) else [value]:
             if isinstance(number, float) and not math.isfinite(number):
                 checks.append((False, f"{k.flag} must be a finite number, got {number}"))
+            elif isinstance(number, int) and not isinstance(number, bool) and \
+                    abs(number) > MAX_INT and k.field.name != "seed":
+                checks.append((False, f"{k.flag} must be at most {MAX_INT}, got {number}"))
     return checks
 
 
@@ -408,6 +417,34 @@ def _overlap_check(data_dir: str | None, output_dir: str | None) -> tuple[bool, 
                          f"the run outside the image folder")
 
 
+# Logical CPU devices a run may split the CPU into (tests of several replicas use 2 to 8).
+MAX_CPU_DEVICES = 64
+# RandAugment ops per image: Cubuk et al. search N in 1 to 3; Keras builds a branch per op.
+MAX_RANDAUGMENT_OPS = 10
+
+
+def _range_check(config: TrainConfig) -> list[tuple[bool, str]]:
+    """Values in the range a run can use: an augmentation no larger than the image, a
+    schedule that decays within the run, a CPU split a machine can make."""
+    recipe, side = config.recipe, config.input_size()
+    return [
+        (recipe.crop_padding <= side,
+         f"--crop-padding {recipe.crop_padding} is larger than the {side}-pixel image"),
+        (recipe.cutout <= side,
+         f"--cutout {recipe.cutout} is larger than the {side}-pixel image"),
+        (0 <= recipe.randaugment_ops <= MAX_RANDAUGMENT_OPS,
+         f"--randaugment-ops must be in [0, {MAX_RANDAUGMENT_OPS}], got "
+         f"{recipe.randaugment_ops}"),
+        (0 <= recipe.randaugment_magnitude <= 1,
+         f"--randaugment-magnitude must be in [0, 1], got {recipe.randaugment_magnitude}"),
+        (0 < recipe.lr_decay <= 1, f"--lr-decay must be in (0, 1], got {recipe.lr_decay}"),
+        (all(m >= 0 for m in recipe.milestones),
+         f"--milestones must be >= 0, got {recipe.milestones}"),
+        (config.runtime.cpu_devices <= MAX_CPU_DEVICES,
+         f"--cpu-devices must be at most {MAX_CPU_DEVICES}, got {config.runtime.cpu_devices}"),
+    ]
+
+
 def validate(config: TrainConfig) -> None:
     """Raises ConfigError on values no run can use."""
     recipe, data, runtime = config.recipe, config.data, config.runtime
@@ -417,6 +454,7 @@ def validate(config: TrainConfig) -> None:
          f"--dataset {data.dataset} and --data-dir/--val-dir name two training sources; pass "
          f"one"),
         _overlap_check(data.data_dir, runtime.output_dir),
+        *_range_check(config),
         (0 <= recipe.momentum < 1, f"--momentum must be in [0, 1), got {recipe.momentum}"),
         (recipe.epochs >= 1, f"--epochs must be >= 1, got {recipe.epochs}"),
         (recipe.batch_size >= 1, f"--batch-size must be >= 1, got {recipe.batch_size}"),
