@@ -115,6 +115,14 @@ CASES = [
     ("tune.py", ["--arch", "resnet", "--epochs", "0", "--output-dir", "{tmp}/t"],
      "--epochs must be >= 1, got 0"),
     ("train.py", ["--dataset", "synthetic", "--seed", "-1"], "--seed must be >= 0, got -1"),
+    ("train.py", ["--dataset", "synthetic", "--epochs", "3000000000"],
+     "--epochs must be at most 2147483647"),
+    ("train.py", ["--arch", "wrn", "--depth", "4000000"], "depth 4000000 is beyond 2000"),
+    ("train.py", ["--arch", "wrn", "--widen-factor", "1000"], "widen_factor must be an integer "
+                                                              "in [1, 64]"),
+    ("train.py", ["--dataset", "synthetic", "--cutout", "40"],
+     "--cutout 40 is larger than the 32-pixel image"),
+    ("train.py", ["--dataset", "synthetic", "--lr-decay", "0"], "--lr-decay must be in (0, 1]"),
     ("tune.py", ["--arch", "resnet", "--data-dir", "{images}", "--val-split", "0",
                  "--output-dir", "{tmp}/t"], "tuning selects on held-out data"),
 ]
