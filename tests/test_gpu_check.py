@@ -17,7 +17,7 @@ from helpers import ROOT, app_env, call_app, error_line, load_app
 
 # Distributions whose CUDA wheels clash with TensorFlow's (torch, jax) or that only the tests
 # and the lint need.
-NOT_ON_GPU_MACHINES = {"torch", "jax", "jaxlib", "pytest", "pytest-xdist", "ruff"}
+NOT_ON_GPU_MACHINES = {"torch", "jax", "jaxlib", "pytest", "pytest-xdist", "hypothesis", "ruff"}
 
 
 def requirement_lines(path: Path) -> list[str]:

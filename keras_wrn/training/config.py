@@ -352,6 +352,7 @@ def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = Non
         names = ", ".join(k if k.isprintable() else repr(k) for k in unknown)
         raise ConfigError(f"unknown option(s) {names}; see train.py --help.")
     check_types(given)
+    _raise_first(_finite_check(given))  # before the model's own range checks read them
     arch = given.get("arch", ModelConfig.arch)
     try:
         family, hparams = registry.resolve(arch)
@@ -391,12 +392,12 @@ def _choices_check(config: TrainConfig) -> list[tuple[bool, str]]:
 MAX_INT = 2**31 - 1
 
 
-def _finite_check(config: TrainConfig) -> list[tuple[bool, str]]:
-    """A check per number of the configuration (lists included): finite, and an integer
+def _finite_check(values: dict[str, Any]) -> list[tuple[bool, str]]:
+    """A check per number of flat option values (lists included): finite, and an integer
     within ``MAX_INT``. An inf or NaN learning rate, decay or widening trains to NaN."""
     checks = []
-    for k in KEYS.values():
-        value = getattr(getattr(config, k.section), k.field.name)
+    for key, value in values.items():
+        k = KEYS[key]
         for number in value if isinstance(value, list) else [value]:
             if isinstance(number, float) and not math.isfinite(number):
                 checks.append((False, f"{k.flag} must be a finite number, got {number}"))
@@ -404,6 +405,13 @@ def _finite_check(config: TrainConfig) -> list[tuple[bool, str]]:
                     abs(number) > MAX_INT and k.field.name != "seed":
                 checks.append((False, f"{k.flag} must be at most {MAX_INT}, got {number}"))
     return checks
+
+
+def _raise_first(checks: list[tuple[bool, str]]) -> None:
+    """Raises ConfigError with the message of the first failed check."""
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message + ".")
 
 
 def _overlap_check(data_dir: str | None, output_dir: str | None) -> tuple[bool, str]:
@@ -449,7 +457,8 @@ def validate(config: TrainConfig) -> None:
     """Raises ConfigError on values no run can use."""
     recipe, data, runtime = config.recipe, config.data, config.runtime
     checks = [
-        *_finite_check(config),
+        *_finite_check({key: getattr(getattr(config, k.section), k.field.name)
+                        for key, k in KEYS.items()}),
         (not (data.dataset and (data.data_dir or data.val_dir)),
          f"--dataset {data.dataset} and --data-dir/--val-dir name two training sources; pass "
          f"one"),
@@ -481,6 +490,4 @@ def validate(config: TrainConfig) -> None:
         (data.cache_budget_gb is None or data.cache_budget_gb >= 0,
          f"--cache-budget-gb must be >= 0, got {data.cache_budget_gb}"),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message + ".")
+    _raise_first(checks)
