@@ -72,7 +72,7 @@ def test_importing_keras_wrn_changes_nothing_and_deep_models_build_at_any_recurs
             "family, kwargs = _builder_kwargs('resnet-110', num_classes=None, input_shape=None)\n"
             "sys.setrecursionlimit(120)\n"
             "try:\n"
-            "    FAMILIES[family][0](**kwargs)\n"
+            "    FAMILIES[family].build(kwargs)\n"
             "    print('builder: built')\n"
             "except RecursionError:\n"
             "    print('builder: RecursionError')\n"

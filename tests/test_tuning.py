@@ -12,17 +12,17 @@ import time
 import pytest
 from helpers import app_command, app_env, call_app, error_line, run_app, summary
 
+from keras_wrn.models.registry import get_family
 from keras_wrn.training import read_config_file, resolve_config
 from keras_wrn.tuning import (
-    DEFAULT_SPACES,
     SpaceError,
     count_params,
+    default_space,
     load_space,
     make_oracle,
     smallest_corners,
     to_overrides,
 )
-from keras_wrn.tuning.space import depth_of
 
 SEARCH = ["--arch", "pyramidsepdrop", "--tuner", "random", "--epochs", "1",
           "--steps-per-epoch", "4", "--dataset", "synthetic", "--recipe", "quick"]
@@ -120,8 +120,8 @@ def test_hyperband_proposals_resolve_to_training_configurations():
     overrides = to_overrides("pyramidsepdrop", values)
     assert not any(key.startswith("tuner/") for key in overrides)
     config = resolve_config({"arch": "pyramidsepdrop", **overrides})
-    assert config.model.depth == depth_of("pyramidsepdrop", values["blocks_per_stage"],
-                                          bool(values.get("bottleneck")))
+    assert config.model.depth == get_family("pyramidsepdrop").depth_rule.depth(
+        values["blocks_per_stage"], bool(values.get("bottleneck")))
 
 
 def test_invalid_search_space_gives_one_line_error(tmp_path):
@@ -155,7 +155,7 @@ def test_a_parameter_budget_no_configuration_fits_says_so_before_searching(tmp_p
 
 
 def test_the_smallest_corners_cover_each_choice_at_the_minimum_sizes():
-    corners = smallest_corners(DEFAULT_SPACES["pyramidnet"])
+    corners = smallest_corners(default_space("pyramidnet"))
     assert sorted((c["bottleneck"], c["drop_mode"]) for c in corners) == [
         (False, "batch"), (False, "sample"), (True, "batch"), (True, "sample")]
     assert all(c["blocks_per_stage"] == 1 and c["alpha"] == 12 and c["lr"] > 0

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 import keras
 
 from keras_wrn.layers import (
-    DROP_MODES,
     SeparatedStochasticDepth,
     StochasticDepth,
     StochasticResidual,
@@ -113,20 +112,6 @@ def classifier(x, num_classes: int, name: str = "classifier"):
     precision so the loss and softmax stay accurate)."""
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.layers.Dense(num_classes, dtype="float32", name=name)(x)
-
-
-def check_common(num_classes: int, drop_rate: float, drop_mode: str, drop_schedule: str) -> None:
-    """Validates the hyperparameters every family shares."""
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}.")
-    if not 0.0 <= drop_rate < 1.0:
-        raise ValueError(f"drop_rate (final death rate) must be in [0, 1), got {drop_rate}.")
-    if drop_mode not in DROP_MODES:
-        raise ValueError(f"drop_mode must be one of {', '.join(DROP_MODES)}; got {drop_mode!r}.")
-    if drop_schedule not in DROP_SCHEDULES:
-        raise ValueError(
-            f"drop_schedule must be one of {', '.join(DROP_SCHEDULES)}; got {drop_schedule!r}."
-        )
 
 
 def seed_for(seed: int | None, index: int) -> int | None:

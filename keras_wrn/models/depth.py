@@ -3,6 +3,8 @@ that no network of the family has."""
 
 from __future__ import annotations
 
+import dataclasses
+
 # ImageNet stage layouts of He et al. 2015 (and Han et al. 2017 for depth 200).
 IMAGENET_STAGES: dict[int, tuple[int, ...]] = {
     18: (2, 2, 2, 2),
@@ -33,6 +35,27 @@ def cifar_blocks(depth: int, layers_per_block: int, extra: int) -> int:
             f"(allowed: {', '.join(map(str, first))}, ...)."
         )
     return (depth - extra) // step
+
+
+@dataclasses.dataclass(frozen=True)
+class CifarDepth:
+    """A family's 3-stage CIFAR depth rule, ``depth = 3 * layers * n + extra``, where ``layers``
+    is the weighted layers of its basic (or bottleneck) block and ``n`` the blocks per stage."""
+
+    basic: int
+    bottleneck: int | None = None  # None: the family has no bottleneck block
+    extra: int = 2
+
+    def layers(self, bottleneck: bool) -> int:
+        return self.bottleneck if bottleneck and self.bottleneck else self.basic
+
+    def blocks(self, depth: int, bottleneck: bool = False) -> int:
+        """Blocks per stage of ``depth``; ValueError naming the allowed depths."""
+        return cifar_blocks(depth, self.layers(bottleneck), self.extra)
+
+    def depth(self, blocks: int, bottleneck: bool = False) -> int:
+        """The depth of ``blocks`` blocks per stage."""
+        return 3 * self.layers(bottleneck) * blocks + self.extra
 
 
 def imagenet_stages(depth: int) -> tuple[int, ...]:

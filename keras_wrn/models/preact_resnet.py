@@ -6,18 +6,28 @@ pre-activated input) where the shape changes; ``drop_rate`` > 0 adds ResDrop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from typing import Any
 
 import keras
 
-from keras_wrn.models import common
-from keras_wrn.models.depth import cifar_blocks
+from keras_wrn.models import common, presets
+from keras_wrn.models.depth import CifarDepth
+from keras_wrn.models.family import Family, Hparam, register
+from keras_wrn.models.stages import (
+    BOTTLENECK,
+    BOTTLENECK_EXPANSION,
+    Block,
+    block_widths,
+    build_network,
+)
 
-BOTTLENECK_EXPANSION = 4
+DEPTH = CifarDepth(basic=2, bottleneck=3)
 
 
-def _preact_block(x, width: int, stride: int, bottleneck: bool, preact_input: bool, rate: float,
-                  mode: str, seed: int | None, sync_bn: bool, name: str):
+def _preact_block(x, blk: Block, bottleneck: bool):
+    width, stride, sync_bn, name = blk.width, blk.stride, blk.sync_bn, blk.name
+    preact_input = blk.index > 0  # the stem's BN-ReLU pre-activates the first block
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
     needs_projection = stride != 1 or x.shape[-1] != out_channels
     kernels = ((1, 1), (3, stride), (1, 1)) if bottleneck else ((3, stride), (3, 1))
@@ -37,47 +47,53 @@ def _preact_block(x, width: int, stride: int, bottleneck: bool, preact_input: bo
         return y
 
     if not needs_projection:
-        return common.residual(x, x, branch, rate=rate, mode=mode, name=name, seed=seed)
+        return common.residual(x, x, branch, rate=blk.rate, mode=blk.mode, name=name,
+                               seed=blk.seed)
     # Shape-changing blocks share the pre-activation with the projection (He et al.'s both_preact).
     y = preactivate(x) if preact_input else x
     shortcut = common.conv(y, out_channels, 1, stride, name=f"{name}_proj")
-    return common.residual(y, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
+    return common.residual(y, shortcut, branch, rate=blk.rate, mode=blk.mode, name=name,
+                           seed=blk.seed)
 
 
 def layout(depth: int, bottleneck: bool) -> int:
     """Blocks per stage; ValueError if the depth is impossible for the block type."""
-    return cifar_blocks(depth, 3 if bottleneck else 2, 2)
+    return DEPTH.blocks(depth, bottleneck)
 
 
-def build_preact_resnet(
-    *,
-    depth: int = 164,
-    bottleneck: bool = True,
-    num_classes: int = 10,
-    input_shape: Sequence[int] = (32, 32, 3),
-    drop_rate: float = 0.0,
-    drop_mode: str = "batch",
-    drop_schedule: str = "linear",
-    sync_bn: bool = False,
-    seed: int | None = None,
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    name: str = "preact_resnet",
-) -> keras.Model:
-    """Pre-activation ResNet for CIFAR-sized inputs."""
-    common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    n = layout(depth, bottleneck)
-    inputs, x = common.image_input(input_shape, *common.input_stats("cifar", mean, std))
-    # The stem's BN-ReLU is the first block's pre-activation ('no_preact' first block).
-    x = common.relu(common.bn(common.conv(x, 16, 3, name="stem_conv"), "stem_bn", sync_bn),
-                    "stem_relu")
-    rates = common.drop_rates(3 * n, drop_rate, drop_schedule)
-    for s, (width, stride) in enumerate(zip((16, 32, 64), (1, 2, 2), strict=True)):
-        for b in range(n):
-            index = s * n + b
-            x = _preact_block(
-                x, width, stride if b == 0 else 1, bool(bottleneck), index > 0, rates[index],
-                drop_mode, common.seed_for(seed, index), sync_bn, name=f"stage{s + 1}_block{b + 1}",
-            )
-    x = common.relu(common.bn(x, "final_bn", sync_bn), "final_relu")
-    return keras.Model(inputs, common.classifier(x, num_classes), name=name)
+def build_preact_resnet(hp: dict[str, Any]) -> keras.Model:
+    """Pre-activation ResNet for CIFAR-sized inputs from resolved hyperparameters."""
+    bottleneck, sync_bn = bool(hp["bottleneck"]), hp["sync_bn"]
+    n = layout(hp["depth"], bottleneck)
+
+    def stem_layers(x):
+        # The stem's BN-ReLU is the first block's pre-activation ('no_preact' first block).
+        return common.relu(common.bn(common.conv(x, 16, 3, name="stem_conv"), "stem_bn",
+                                     sync_bn), "stem_relu")
+
+    return build_network(
+        hp, stem="cifar", stem_layers=stem_layers, stages=(n, n, n), strides=(1, 2, 2),
+        widths=block_widths((n, n, n), (16, 32, 64)), final_preact=True,
+        block=lambda x, blk: _preact_block(x, blk, bottleneck))
+
+
+HE2016 = "He et al. 2016, Identity Mappings in Deep Residual Networks (arXiv:1603.05027)"
+_T3 = HE2016 + ", Table 3"
+# He et al. 2016, Table 3 (CIFAR-10/100, bottleneck, pre-activation).
+PRESETS = {
+    "preact-resnet-164": presets.preset(
+        _T3, 1_703_258, presets.published(1.7, _T3, cifar10_error=5.46, cifar100_error=24.33),
+        depth=164, bottleneck=True),
+    "preact-resnet-1001": presets.preset(
+        _T3, 10_327_706, presets.published(10.2, _T3, cifar10_error=4.92, cifar100_error=22.71),
+        depth=1001, bottleneck=True),
+}
+
+register(Family(
+    name="preact_resnet", build=build_preact_resnet, layout=layout,
+    hparams=(Hparam("depth", 164, "total depth", low=1, flag=True),
+             dataclasses.replace(BOTTLENECK, default=True)),
+    depth_rule=DEPTH, recipe="resnet-cifar",
+    space={"blocks_per_stage": {"min": 1, "max": 3}, "bottleneck": [False, True]},
+    presets=PRESETS,
+))

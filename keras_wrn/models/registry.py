@@ -7,34 +7,39 @@ import difflib
 import fnmatch
 import inspect
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import keras
 
-from keras_wrn.models import common, preact_resnet, pyramidnet, resnet, wrn
-from keras_wrn.models.presets import PRESETS
+# The families' modules register their records on import.
+from keras_wrn.models import preact_resnet, pyramidnet, resnet, wrn  # noqa: F401
+from keras_wrn.models.family import FAMILIES, Collected, Family, Hparam
+from keras_wrn.models.stages import COMMON
 
-# family -> (builder, defaults the user may override, values fixed by the family)
-FAMILIES: dict[str, tuple[Callable[..., keras.Model], dict[str, Any], dict[str, Any]]] = {
-    "resnet": (resnet.build_resnet, {}, {}),
-    "preact_resnet": (preact_resnet.build_preact_resnet, {}, {}),
-    "wrn": (wrn.build_wrn, {}, {}),
-    "pyramidnet": (pyramidnet.build_pyramidnet, {}, {"separated": False}),
-    "pyramiddrop": (pyramidnet.build_pyramidnet, {"drop_rate": 0.5}, {"separated": False}),
-    "pyramidsepdrop": (pyramidnet.build_pyramidnet, {"drop_rate": 0.5}, {"separated": True}),
-}
-# The modules' layout functions validate a configuration without building it.
-LAYOUTS: dict[str, Callable[..., Any]] = {
-    "resnet": resnet.layout,
-    "preact_resnet": preact_resnet.layout,
-    "wrn": wrn.layout,
-    "pyramidnet": pyramidnet.layout,
-    "pyramiddrop": pyramidnet.layout,
-    "pyramidsepdrop": pyramidnet.layout,
-}
 DEFAULT_NUM_CLASSES = 10
 DEFAULT_INPUT_SHAPE = (32, 32, 3)
+
+
+def _presets() -> dict[str, dict[str, Any]]:
+    return {name: {"family": f.name, **record} for f in FAMILIES.values()
+            for name, record in f.presets.items()}
+
+
+# Every registered family's presets by name, each with its ``family``.
+PRESETS: Mapping[str, dict[str, Any]] = Collected(_presets)
+
+
+def get_family(name: str) -> Family:
+    """The record of a registered family; ValueError naming the families for another name."""
+    if name not in FAMILIES:
+        raise ValueError(_unknown(name))
+    return FAMILIES[name]
+
+
+def hparams_of(name: str) -> dict[str, Hparam]:
+    """The hyperparameters a family's builder receives, its own and the common ones, by name."""
+    return {h.name: h for h in (*FAMILIES[name].hparams, *COMMON)}
 
 
 def list_families() -> list[str]:
@@ -57,8 +62,7 @@ def get_preset(name: str) -> dict[str, Any]:
 
 def hyperparameters(family: str) -> list[str]:
     """Keywords a family accepts."""
-    builder, _, fixed = FAMILIES[family]
-    return [p for p in inspect.signature(builder).parameters if p not in fixed and p != "name"]
+    return [name for name in hparams_of(family) if name not in FAMILIES[family].fixed]
 
 
 def resolve(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
@@ -85,18 +89,19 @@ def resolve(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
 
 def _builder_kwargs(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
     family, values = resolve(name, **hparams)
-    builder, defaults, fixed = FAMILIES[family]
-    signature_defaults = {k: p.default for k, p in inspect.signature(builder).parameters.items()}
-    return family, {**signature_defaults, **defaults, **values, **fixed, "name": _model_name(name)}
+    record = FAMILIES[family]
+    defaults = {h.name: h.default for h in hparams_of(family).values()}
+    return family, {**defaults, **record.defaults, **values, **record.fixed,
+                    "name": _model_name(name)}
 
 
 def check(name: str, **hparams: Any) -> None:
     """Raises the ValueError `build_model` would raise, without building anything (fast)."""
     family, kwargs = _builder_kwargs(name, **hparams)
-    layout = LAYOUTS[family]
+    layout = FAMILIES[family].layout
     try:
-        common.check_common(kwargs["num_classes"], kwargs["drop_rate"], kwargs["drop_mode"],
-                            kwargs["drop_schedule"])
+        for hparam in hparams_of(family).values():
+            hparam.check(kwargs[hparam.name])
         layout(**{k: kwargs[k] for k in inspect.signature(layout).parameters})
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
@@ -136,11 +141,12 @@ def build_model(name: str, *, num_classes: int | None = None,
         classifier = state.get(layout.prefix("classifier") + ".weight")
         if num_classes is None and classifier is not None:
             num_classes = int(classifier.shape[0])
+    check(name, num_classes=num_classes, input_shape=input_shape, **hparams)
     family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
                                      **hparams)
     try:
         with deep_graphs(int(kwargs.get("depth") or 0)):
-            model = FAMILIES[family][0](**kwargs)
+            model = FAMILIES[family].build(kwargs)
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
     if state is not None:

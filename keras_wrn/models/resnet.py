@@ -9,15 +9,24 @@ torchvision. ``drop_rate`` > 0 gives ResDrop (Huang et al. 2016).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import keras
 
 from keras_wrn.layers import ChannelZeroPad
-from keras_wrn.models import common
-from keras_wrn.models.depth import cifar_blocks, imagenet_bottleneck, imagenet_stages
+from keras_wrn.models import common, presets
+from keras_wrn.models.depth import CifarDepth, imagenet_bottleneck, imagenet_stages
+from keras_wrn.models.family import Family, Hparam, register
+from keras_wrn.models.stages import (
+    BOTTLENECK,
+    BOTTLENECK_EXPANSION,
+    STEM,
+    Block,
+    block_widths,
+    build_network,
+)
 
-BOTTLENECK_EXPANSION = 4
+DEPTH = CifarDepth(basic=2)
 
 
 def _option_a_shortcut(x, channels: int, stride: int, name: str):
@@ -35,8 +44,8 @@ def _projection_shortcut(x, channels: int, stride: int, sync_bn: bool, name: str
                      f"{name}_proj_bn", sync_bn)
 
 
-def _resnet_block(x, width: int, stride: int, bottleneck: bool, projection: bool, rate: float,
-                  mode: str, seed: int | None, sync_bn: bool, name: str):
+def _resnet_block(x, blk: Block, bottleneck: bool, projection: bool):
+    width, stride, sync_bn, name = blk.width, blk.stride, blk.sync_bn, blk.name
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
 
     def branch(y):
@@ -55,7 +64,8 @@ def _resnet_block(x, width: int, stride: int, bottleneck: bool, projection: bool
         shortcut = _projection_shortcut(x, out_channels, stride, sync_bn, name)
     else:
         shortcut = _option_a_shortcut(x, out_channels, stride, name)
-    y = common.residual(x, shortcut, branch, rate=rate, mode=mode, name=name, seed=seed)
+    y = common.residual(x, shortcut, branch, rate=blk.rate, mode=blk.mode, name=name,
+                        seed=blk.seed)
     return common.relu(y, f"{name}_out")
 
 
@@ -65,7 +75,7 @@ def layout(depth: int, bottleneck: bool | None,
     if stem == "cifar":
         if bottleneck:
             raise ValueError("CIFAR ResNet uses basic blocks; use preact_resnet for bottlenecks.")
-        n = cifar_blocks(depth, 2, 2)
+        n = DEPTH.blocks(depth)
         return (n, n, n), (16, 32, 64), (1, 2, 2), False
     if stem == "imagenet":
         bottleneck = imagenet_bottleneck(depth, bottleneck)
@@ -73,42 +83,85 @@ def layout(depth: int, bottleneck: bool | None,
     raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
 
 
-def build_resnet(
-    *,
-    depth: int = 110,
-    bottleneck: bool | None = None,
-    stem: str = "cifar",
-    num_classes: int = 10,
-    input_shape: Sequence[int] = (32, 32, 3),
-    drop_rate: float = 0.0,
-    drop_mode: str = "batch",
-    drop_schedule: str = "linear",
-    sync_bn: bool = False,
-    seed: int | None = None,
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    name: str = "resnet",
-) -> keras.Model:
-    """ResNet for CIFAR (6n+2) or ImageNet (18/34/50/101/152)."""
-    common.check_common(num_classes, drop_rate, drop_mode, drop_schedule)
-    stages, widths, strides, bottleneck = layout(depth, bottleneck, stem)
-    mean, std = common.input_stats(stem, mean, std)
+def build_resnet(hp: dict[str, Any]) -> keras.Model:
+    """ResNet for CIFAR (6n+2) or ImageNet (18/34/50/101/152) from resolved hyperparameters."""
+    stem, sync_bn = hp["stem"], hp["sync_bn"]
+    stages, widths, strides, bottleneck = layout(hp["depth"], hp["bottleneck"], stem)
 
-    inputs, x = common.image_input(input_shape, mean, std)
-    if stem == "cifar":
-        x = common.relu(common.bn(common.conv(x, 16, 3, name="stem_conv"), "stem_bn", sync_bn),
-                        "stem_relu")
-    else:
-        x = common.relu(common.bn(common.conv(x, 64, 7, 2, name="stem_conv"), "stem_bn", sync_bn),
-                        "stem_relu")
-        x = common.stem_pool(x)
-    rates = common.drop_rates(sum(stages), drop_rate, drop_schedule)
-    index = 0
-    for s, (blocks, width, stride) in enumerate(zip(stages, widths, strides, strict=True)):
-        for b in range(blocks):
-            x = _resnet_block(
-                x, width, stride if b == 0 else 1, bottleneck, stem == "imagenet", rates[index],
-                drop_mode, common.seed_for(seed, index), sync_bn, name=f"stage{s + 1}_block{b + 1}",
-            )
-            index += 1
-    return keras.Model(inputs, common.classifier(x, num_classes), name=name)
+    def stem_layers(x):
+        if stem == "cifar":
+            return common.relu(common.bn(common.conv(x, 16, 3, name="stem_conv"), "stem_bn",
+                                         sync_bn), "stem_relu")
+        x = common.relu(common.bn(common.conv(x, 64, 7, 2, name="stem_conv"), "stem_bn",
+                                  sync_bn), "stem_relu")
+        return common.stem_pool(x)
+
+    return build_network(
+        hp, stem=stem, stem_layers=stem_layers, stages=stages, strides=strides,
+        widths=block_widths(stages, widths), final_preact=False,
+        block=lambda x, blk: _resnet_block(x, blk, bottleneck, projection=stem == "imagenet"))
+
+
+HPARAMS = (
+    Hparam("depth", 110, "total depth", low=1, flag=True),
+    BOTTLENECK,
+    STEM,
+)
+
+# He et al. 2015: LR 0.1 x0.1 at 32k and 48k iterations, 64k in all, batch 128 on a 45k/5k
+# split (352 steps per epoch: 91, 136 and 182 epochs); 0.01 warm-up for ResNet-110.
+CIFAR_RECIPE = {
+    "epochs": 182, "batch_size": 128, "lr": 0.1, "schedule": "step",
+    "milestones": [91, 136], "lr_decay": 0.1, "warmup_epochs": 1,
+    "momentum": 0.9, "nesterov": False, "weight_decay": 1e-4,
+}
+# He et al. 2015 (section 3.4): SGD, batch 256, LR 0.1 divided by 10 on plateaus, weight
+# decay 1e-4, momentum 0.9; run as 90 epochs with steps at 30 and 60 (fb.resnet.torch,
+# torchvision's reference). ImageNet augmentation: random-resized crop and flip; evaluation
+# on the 224 center crop of the image resized to 256.
+IMAGENET_RECIPE = {
+    "epochs": 90, "batch_size": 256, "lr": 0.1, "schedule": "step",
+    "milestones": [30, 60], "lr_decay": 0.1, "warmup_epochs": 0,
+    "momentum": 0.9, "nesterov": False, "weight_decay": 1e-4, "augmentation": "imagenet",
+}
+
+HE2015 = "He et al. 2015, Deep Residual Learning for Image Recognition (arXiv:1512.03385)"
+_T6 = HE2015 + ", Table 6"
+_HUANG2016 = ("Huang et al. 2016, Deep Networks with Stochastic Depth (arXiv:1603.09382), "
+              "Table 1")
+_preset, _published, _IMAGENET = presets.preset, presets.published, presets.IMAGENET
+# He et al. 2015: CIFAR-10 (Table 6) and ImageNet (Tables 2 and 3, 10-crop top-1 error).
+PRESETS = {
+    "resnet-20": _preset(_T6, 269_722, _published(0.27, _T6, cifar10_error=8.75), depth=20),
+    "resnet-56": _preset(_T6, 853_018, _published(0.85, _T6, cifar10_error=6.97), depth=56),
+    "resnet-110": _preset(_T6, 1_727_962, _published(1.7, _T6, cifar10_error=6.43), depth=110),
+    "resnet-1202": _preset(_T6, 19_421_274, _published(19.4, _T6, cifar10_error=7.93),
+                           depth=1202),
+    "resdrop-110": _preset(_HUANG2016, 1_727_962,
+                           _published(1.7, _HUANG2016, cifar10_error=5.25, cifar100_error=24.98),
+                           depth=110, drop_rate=0.5),
+    "resnet-18": _preset(HE2015 + ", Table 2", 11_689_512,
+                         _published(11.7, HE2015 + ", Table 2 (10-crop)",
+                                    imagenet_top1_error=27.88), depth=18, **_IMAGENET),
+    # ResNet-34 as torchvision builds it: projections only where the shape changes (option B).
+    "resnet-34": _preset(HE2015 + ", Table 3", 21_797_672,
+                         _published(21.8, HE2015 + ", Table 3 (10-crop, option B)",
+                                    imagenet_top1_error=24.52), depth=34, **_IMAGENET),
+    "resnet-50": _preset(HE2015 + ", Table 3", 25_557_032,
+                         _published(25.6, HE2015 + ", Table 3 (10-crop)",
+                                    imagenet_top1_error=22.85), depth=50, **_IMAGENET),
+    "resnet-101": _preset(HE2015 + ", Table 3", 44_549_160,
+                          _published(44.5, HE2015 + ", Table 3 (10-crop)",
+                                     imagenet_top1_error=21.75), depth=101, **_IMAGENET),
+    "resnet-152": _preset(HE2015 + ", Table 3", 60_192_808,
+                          _published(60.2, HE2015 + ", Table 3 (10-crop)",
+                                     imagenet_top1_error=21.43), depth=152, **_IMAGENET),
+}
+
+register(Family(
+    name="resnet", build=build_resnet, layout=layout, hparams=HPARAMS, depth_rule=DEPTH,
+    recipe="resnet-cifar", imagenet_recipe="resnet-imagenet",
+    recipes={"resnet-cifar": CIFAR_RECIPE, "resnet-imagenet": IMAGENET_RECIPE},
+    space={"blocks_per_stage": {"min": 1, "max": 3}},
+    torch_layouts={"imagenet": "torchvision"}, presets=PRESETS,
+))

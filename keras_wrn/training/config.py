@@ -18,11 +18,12 @@ from typing import Any
 
 from keras_wrn.data import cache
 from keras_wrn.data.pipeline import KINDS
-from keras_wrn.layers import DROP_MODES
 from keras_wrn.models import registry
+from keras_wrn.models.family import Hparam
+from keras_wrn.models.stages import COMMON
 from keras_wrn.runtime import RuntimeRequest
 from keras_wrn.runtime.plan import option
-from keras_wrn.training.recipes import FAMILY_RECIPES, IMAGENET_RECIPES, RECIPES
+from keras_wrn.training.recipes import RECIPES, default_recipe
 from keras_wrn.training.schedule import SCHEDULES
 
 LR_SCALINGS = ("none", "linear")
@@ -42,26 +43,34 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message is one line that names the fix."""
 
 
-@dataclasses.dataclass
-class ModelConfig:
-    """A family or preset and the hyperparameters that override it (None: keep the preset's)."""
+def _model_fields() -> list[tuple[str, Any, dataclasses.Field]]:
+    """A field per hyperparameter the families mark as a training option (``Hparam.flag``),
+    unset by default (the preset's or the family's value stands)."""
+    chosen: dict[str, Hparam] = {}
+    own = [hparam for family in registry.FAMILIES.values() for hparam in family.hparams]
+    for hparam in (*own, *COMMON):
+        if hparam.flag:
+            chosen.setdefault(hparam.name, hparam)
+    return [(h.name, h.kind | None, option(None, h.help, h.choices or None))
+            for h in chosen.values()]
 
-    arch: str = option("pyramidsepdrop", "family or preset, e.g. pyramidsepdrop, wrn-28-10 "
-                                         "(default pyramidsepdrop)")
-    depth: int | None = option(None, "total depth (the preset's or the family's default)")
-    alpha: float | None = option(None, "PyramidNet total widening")
-    widen_factor: int | None = option(None, "WRN k")
-    bottleneck: bool | None = option(None, "bottleneck blocks")
-    multiplicative: bool | None = option(None, "PyramidNet multiplicative widening")
-    drop_rate: float | None = option(None, "final stochastic-depth death rate p_L")
-    drop_mode: str | None = option(None, "one gate per batch (the papers') or per sample",
-                                   DROP_MODES)
-    dropout: float | None = option(None, "WRN dropout between the convolutions")
 
-    def overrides(self) -> dict[str, Any]:
-        """The hyperparameters given, as keywords of ``build_model``."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "arch" and getattr(self, f.name) is not None}
+def _overrides(self: Any) -> dict[str, Any]:
+    """The hyperparameters given, as keywords of ``build_model``."""
+    return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+            if f.name != "arch" and getattr(self, f.name) is not None}
+
+
+# A family or preset and the hyperparameters that override it (None: keep the preset's).
+ModelConfig = dataclasses.make_dataclass(
+    "ModelConfig",
+    [("arch", str, option("pyramidsepdrop", "family or preset, e.g. pyramidsepdrop, wrn-28-10 "
+                                            "(default pyramidsepdrop)")),
+     *_model_fields()],
+    namespace={"overrides": _overrides,
+               "__doc__": "A family or preset and the hyperparameters that override it (None: "
+                          "keep the preset's).", "__module__": __name__},
+)
 
 
 @dataclasses.dataclass
@@ -362,8 +371,7 @@ def resolve_config(cli: dict[str, Any], file_values: dict[str, Any] | None = Non
     except ValueError as err:
         raise ConfigError(str(err)) from None
     stem = hparams.get("stem", "cifar")
-    recipe = given.get("recipe") or (IMAGENET_RECIPES.get(family) if stem == "imagenet"
-                                     else None) or FAMILY_RECIPES[family]
+    recipe = given.get("recipe") or default_recipe(family, stem)
     if recipe not in RECIPES:
         raise ConfigError(f"unknown recipe {recipe!r}; recipes: {', '.join(sorted(RECIPES))}.")
     # The augmentation: given, else the recipe's, else the one the model's stem was made for.

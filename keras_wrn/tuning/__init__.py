@@ -1,8 +1,8 @@
 """Hyperparameter and architecture search with keras-tuner over the training loop."""
 
 from keras_wrn.tuning.space import (
-    DEFAULT_SPACES,
     SpaceError,
+    default_space,
     load_space,
     smallest_corners,
     to_overrides,
@@ -16,6 +16,16 @@ from keras_wrn.tuning.tuner import (
     trial_rows,
 )
 
-__all__ = ["DEFAULT_SPACES", "ORACLES", "SearchStopped", "SpaceError", "TrainerTuner",
-           "count_params", "load_space", "make_oracle", "smallest_corners", "to_overrides",
-           "trial_rows"]
+__all__ = [
+    "ORACLES",
+    "SearchStopped",
+    "SpaceError",
+    "TrainerTuner",
+    "count_params",
+    "default_space",
+    "load_space",
+    "make_oracle",
+    "smallest_corners",
+    "to_overrides",
+    "trial_rows",
+]

@@ -20,18 +20,13 @@ COMMON = {
     "lr": {"min": 0.02, "max": 0.5, "sampling": "log"},
     "weight_decay": {"min": 1e-5, "max": 1e-3, "sampling": "log"},
 }
-DEFAULT_SPACES: dict[str, dict[str, Any]] = {
-    "resnet": {"blocks_per_stage": {"min": 1, "max": 3}, **COMMON},
-    "preact_resnet": {"blocks_per_stage": {"min": 1, "max": 3}, "bottleneck": [False, True],
-                      **COMMON},
-    "wrn": {"blocks_per_stage": {"min": 1, "max": 2}, "widen_factor": {"min": 1, "max": 4},
-            "dropout": {"min": 0.0, "max": 0.3, "step": 0.1}, **COMMON},
-    "pyramidnet": {"blocks_per_stage": {"min": 1, "max": 3},
-                   "alpha": {"min": 12, "max": 96, "step": 12}, "bottleneck": [False, True],
-                   **COMMON},
-}
-for _family in ("pyramiddrop", "pyramidsepdrop"):
-    DEFAULT_SPACES[_family] = DEFAULT_SPACES["pyramidnet"]
+
+
+def default_space(family: str) -> dict[str, Any]:
+    """The family's own entries (from its record) and the common ones."""
+    return {**registry.get_family(family).space, **COMMON}
+
+
 TRAINING_KEYS = ("lr", "weight_decay")
 
 
@@ -47,7 +42,7 @@ def allowed_keys(family: str) -> set[str]:
 
 def load_space(family: str, path: str | None = None) -> dict[str, Any]:
     """The family's default space, with the entries of a YAML/JSON file replacing its own."""
-    space = dict(DEFAULT_SPACES[family])
+    space = default_space(family)
     if path:
         from keras_wrn.training.config import ConfigError, read_mapping
 
@@ -95,13 +90,6 @@ def declare(space: dict[str, Any], hp: kt.HyperParameters) -> kt.HyperParameters
 BOOL_KEYS = ("bottleneck", "multiplicative")
 
 
-def depth_of(family: str, blocks: int, bottleneck: bool) -> int:
-    """Depth of a CIFAR network of the family with ``blocks`` blocks per stage."""
-    if family == "wrn":
-        return 6 * blocks + 4
-    return (9 if bottleneck else 6) * blocks + 2
-
-
 def to_overrides(family: str, values: dict[str, Any]) -> dict[str, Any]:
     """Trial hyperparameter values -> configuration keys (keras-tuner's own ``tuner/...``
     entries, Hyperband's budget, left out)."""
@@ -110,8 +98,8 @@ def to_overrides(family: str, values: dict[str, Any]) -> dict[str, Any]:
     # keras-tuner returns a Choice of booleans as 0 and 1; the configuration takes booleans.
     overrides.update({k: bool(overrides[k]) for k in BOOL_KEYS if k in overrides})
     if "blocks_per_stage" in values:
-        overrides["depth"] = depth_of(family, values["blocks_per_stage"],
-                                      bool(values.get("bottleneck")))
+        overrides["depth"] = registry.get_family(family).depth_rule.depth(
+            values["blocks_per_stage"], bool(values.get("bottleneck")))
     return overrides
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
+from keras_wrn.models.family import FAMILIES
 from keras_wrn.weights.torch_files import WeightsError
 
 _BLOCK = re.compile(r"stage(\d+)_block(\d+)_(\w+)")
@@ -91,13 +92,13 @@ LAYOUTS = {
 
 
 def layout_for(family: str, stem: str = "cifar") -> Layout:
-    """The published PyTorch layout of a family (and stem); WeightsError where none exists."""
-    if family == "resnet" and stem == "imagenet":
-        return LAYOUTS["torchvision"]
-    if family in ("pyramidnet", "pyramiddrop", "pyramidsepdrop"):
-        return LAYOUTS["pyramidnet-pytorch"]
-    if family == "wrn":
-        return LAYOUTS["wrn-pytorch"]
-    raise WeightsError(f"no PyTorch checkpoints exist for {family} ({stem} stem): its authors "
-                       f"published Lua Torch code only; PyTorch layouts: torchvision ResNets "
-                       f"(ImageNet), PyramidNets, WRNs.")
+    """The published PyTorch layout of a family (and stem), as its record names it;
+    WeightsError where none exists."""
+    name = FAMILIES[family].torch_layouts.get(stem) if family in FAMILIES else None
+    if name is None:
+        known = "; ".join(f"{f.name} ({', '.join(f.torch_layouts)})"
+                          for f in FAMILIES.values() if f.torch_layouts)
+        raise WeightsError(f"no PyTorch checkpoints exist for {family} ({stem} stem): its "
+                           f"authors published Lua Torch code only; PyTorch layouts exist for "
+                           f"{known}.")
+    return LAYOUTS[name]
