@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
         value = getattr(args, flag)
         if value is not None and value < 1:
             fail(f"--{flag.replace('_', '-')} must be >= 1, got {value}.")
+    from keras_wrn.training.config import MAX_SEED
+
+    if not 0 <= args.seed <= MAX_SEED:
+        fail(f"--seed must be in [0, {MAX_SEED}], got {args.seed}.")
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         fail(f"--output {output} is a file; pass a folder.")

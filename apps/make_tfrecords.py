@@ -5,7 +5,8 @@ r"""Write an image folder (one sub-folder per class) as sharded TFRecord files t
         --output ~/imagenet-tfrecords
 
 Each record is the original encoded file and its label; files that do not decode are left out
-and counted. The manifest (classes, each split's files and counts) is written last.
+and counted. The manifest (classes, each split's files with their counts and byte sizes, and its
+examples per class) is written last; training checks every shard against it.
 """
 
 from __future__ import annotations
@@ -36,18 +37,18 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError
     from keras_wrn.data.folder import list_image_folder, split_per_class, write_tfrecord_dir
-    from keras_wrn.data.tfrecord import read_manifest
+    from keras_wrn.data.tfrecord import MANIFEST
 
     output = Path(args.output)
     try:
         if args.shards is not None and args.shards < 1:
             raise DataError(f"--shards must be >= 1, got {args.shards}.")
-        if read_manifest(output) is not None:
+        if (output / MANIFEST).exists():
             raise DataError(f"{output} already holds TFRecords; delete it or choose another "
                             f"--output.")
         paths, labels, classes = list_image_folder(args.data_dir)
         if args.val_dir:
-            val_paths, val_labels, _ = list_image_folder(args.val_dir, classes)
+            val_paths, val_labels, _ = list_image_folder(args.val_dir, classes, training=False)
             splits = {"train": (paths, labels), "validation": (val_paths, val_labels)}
         elif args.val_split > 0:
             train, val = split_per_class(paths, labels, args.val_split)

@@ -120,7 +120,7 @@ def train(config, output_dir: Path, changed: dict | None = None) -> None:
     except PreemptedError as err:
         print(str(err), file=sys.stderr)
         raise SystemExit(err.exit_code) from None
-    except DivergedError as err:
+    except (DivergedError, DataError) as err:
         fail(str(err))
     last = history[-1] if history else {}
     validated = [h["val_top1"] for h in history if h.get("val_top1") is not None]

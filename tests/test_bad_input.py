@@ -3,20 +3,25 @@ traceback, and nothing written (the folder the test works in is exactly as befor
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from helpers import TINY, call_app, error_line, run_app, write_image_folder
+from helpers import TINY, TINY_MODEL, call_app, error_line, run_app, write_image_folder
 
 import keras_wrn
 
 # {tmp}: the test's folder; {text}: a text file; {pb}: a folder with a bogus saved_model.pb;
 # {model}: a real (untrained) .keras file; {images}: an image folder; {locked}: a folder
-# another live run holds; {old}: a config file of an earlier version (flat, a renamed key).
+# another live run holds; {old}: a config file of an earlier version (flat, a renamed key);
+# {empty_class}: an image folder with an empty class folder; {one_per_class}: one image a class;
+# {manifest_NAME}: a TFRecord directory damaged one way (_damaged_records); {yaml_error},
+# {int_keys}, {list_config}: config files that do not parse, have a number as a key, hold a list.
 CASES = [
     ("train.py", ["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     ("train.py", ["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
@@ -125,6 +130,51 @@ CASES = [
     ("train.py", ["--dataset", "synthetic", "--lr-decay", "0"], "--lr-decay must be in (0, 1]"),
     ("tune.py", ["--arch", "resnet", "--data-dir", "{images}", "--val-split", "0",
                  "--output-dir", "{tmp}/t"], "tuning selects on held-out data"),
+    # Data is checked before training (#32 item 4).
+    ("train.py", [*TINY_MODEL, "--data-dir", "{empty_class}"],
+     "class folder {empty_class}/class2 has no images (.jpg, .jpeg, .png, .bmp, .gif); add "
+     "images to it or remove it"),
+    ("make_tfrecords.py", ["--data-dir", "{empty_class}", "--output", "{tmp}/records"],
+     "class folder {empty_class}/class2 has no images"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{one_per_class}"],
+     "class folder {one_per_class}/class0 has 1 image(s), all held out by --val-split 0.1; "
+     "add images, lower --val-split (0: none held out) or pass --val-dir"),
+    ("make_tfrecords.py", ["--data-dir", "{one_per_class}", "--output", "{tmp}/records"],
+     "all held out by --val-split 0.1"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_not_json}"],
+     "{manifest_not_json}/manifest.json is not JSON (Expecting property name enclosed in "
+     "double quotes: line 1 column 2 (char 1)); write the directory again with "
+     "apps/make_tfrecords.py"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_no_splits}"],
+     "{manifest_no_splits}/manifest.json: no train split (splits.train); write the directory "
+     "again with apps/make_tfrecords.py"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_one_class}"],
+     "1 class(es); training needs at least two"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_class_counts}"],
+     "train.class_counts is not a count per class (2) adding up to train.examples (6)"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_missing_shard}"],
+     "TFRecord shard {manifest_missing_shard}/train-00001-of-00002.tfrecord does not exist"),
+    ("evaluate.py", ["--model", "{model}", "--data-dir", "{manifest_missing_shard}"],
+     "TFRecord shard {manifest_missing_shard}/train-00001-of-00002.tfrecord does not exist"),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_truncated}"],
+     "TFRecord shard {manifest_truncated}/train-00001-of-00002.tfrecord is "),
+    ("train.py", [*TINY_MODEL, "--data-dir", "{manifest_old_truncated}"],
+     "train-00001-of-00002.tfrecord is 10 bytes, too few for its 3 records (truncated)"),
+    ("train.py", ["--dataset", "synthetic", "--image-size", "100000"],
+     "--image-size must be in [8, 1024], got 100000"),
+    ("train.py", ["--dataset", "synthetic", "--seed", "4294967296"],
+     "--seed must be at most 4294967295, got 4294967296"),
+    ("lesion.py", ["--model", "{model}", "--output", "{tmp}/lesion", "--seed", "4294967296"],
+     "--seed must be in [0, 4294967295], got 4294967296"),
+    ("train.py", ["--config", "{image}"],
+     "config file {image} is not UTF-8 text (a binary file?); pass a JSON or YAML file"),
+    ("train.py", ["--config", "{yaml_error}"],
+     "cannot parse config file {yaml_error} line 3: expected ',' or ']', but got ':'; fix "
+     "the YAML there"),
+    ("train.py", ["--config", "{int_keys}"],
+     "config file {int_keys}: key 1 is not an option name"),
+    ("train.py", ["--config", "{list_config}"],
+     "config file {list_config} must hold a mapping of option: value"),
 ]
 
 
@@ -146,8 +196,52 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     old = root / "old_config.json"
     old.write_text('{"arch": "resnet", "depth": 8, "dataset": "synthetic", '
                    '"mixed_precision": "bf16"}')
+    empty_class = write_image_folder(root / "empty_class", classes=2, per_class=2, size=8)
+    (empty_class / "class2").mkdir()
+    configs = {"yaml_error": "epochs: 2\nlr: [0.1\nbatch_size: 8\n", "int_keys": "1: 2\n",
+               "list_config": "- 1\n- 2\n"}
+    for name, content in configs.items():
+        (root / f"{name}.yaml").write_text(content)
     return {"text": text, "pb": pb, "image": image, "model": model, "images": images,
-            "old": old}
+            "old": old, "empty_class": empty_class,
+            "one_per_class": write_image_folder(root / "one_per_class", classes=2, per_class=1,
+                                                size=8),
+            **{name: root / f"{name}.yaml" for name in configs},
+            **_damaged_records(root, images)}
+
+
+def _damaged_records(root: Path, images: Path) -> dict[str, Path]:
+    """{manifest_NAME}: copies of {images}' TFRecords (2 shards of 3 training images), each
+    damaged one way."""
+    records = root / "records"
+    call_app("make_tfrecords.py", "--data-dir", images, "--output", records, "--shards", "2")
+    shard = "train-00001-of-00002.tfrecord"
+
+    def damaged(name: str, change) -> Path:
+        folder = root / f"manifest_{name}"
+        shutil.copytree(records, folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        change(folder, manifest, manifest["splits"]["train"])
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return folder
+
+    def older(folder, manifest, train):  # written before sizes and class counts
+        for entry in manifest["splits"].values():
+            del entry["sizes"], entry["class_counts"]
+        os.truncate(folder / shard, 10)
+
+    folders = {f"manifest_{name}": damaged(name, change) for name, change in {
+        "not_json": lambda folder, manifest, train: None,  # its text replaced below
+        "no_splits": lambda folder, manifest, train: manifest.pop("splits"),
+        "one_class": lambda folder, manifest, train: manifest.update(classes=["class0"]),
+        "class_counts": lambda folder, manifest, train: train.update(class_counts=[3, 2]),
+        "missing_shard": lambda folder, manifest, train: (folder / shard).unlink(),
+        "truncated": lambda folder, manifest, train: os.truncate(
+            folder / shard, (folder / shard).stat().st_size - 10),
+        "old_truncated": older,
+    }.items()}
+    (folders["manifest_not_json"] / "manifest.json").write_text("{not json")
+    return folders
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int] | None]:

@@ -20,7 +20,7 @@ from keras_wrn.data import (
     train_dataset,
 )
 from keras_wrn.data.augment import cutout, mixup
-from keras_wrn.data.folder import split_per_class
+from keras_wrn.data.folder import load_image_folder, split_per_class
 
 NO_AUGMENT = AugmentConfig(crop_padding=0, flip=False)
 
@@ -128,6 +128,34 @@ def test_split_per_class_holds_out_the_last_files_of_every_class():
     (train, _), (val, val_labels) = split_per_class(paths, labels, 0.2)
     assert val == ["a/8.jpg", "a/9.jpg", "b/8.jpg", "b/9.jpg"] and val_labels == [0, 0, 1, 1]
     assert len(train) == 16
+    # Two files of "b" at 0.5: one each side; at 0.9 both held out, none left to train on.
+    assert split_per_class(["a/0.jpg", "a/1.jpg", "b/0.jpg", "b/1.jpg"], [0, 0, 1, 1],
+                           0.5)[0][0] == ["a/0.jpg", "b/0.jpg"]
+    with pytest.raises(DataError, match=r"^class folder a has 2 image\(s\), all held out by "
+                                        r"--val-split 0.9; add images, lower --val-split"):
+        split_per_class(["a/0.jpg", "a/1.jpg", "b/0.jpg", "b/1.jpg"], [0, 0, 1, 1], 0.9)
+
+
+def test_a_training_folder_needs_an_image_in_every_class_evaluation_folders_do_not(tmp_path):
+    """An empty class folder would be a class the model never sees: refused for training. An
+    evaluation or --val-dir folder may keep one, as the placeholder of a training class (the
+    labels are the sorted folder names)."""
+    root = write_image_folder(tmp_path / "images", classes=3, per_class=2, size=8)
+    (root / "class3").mkdir()
+    (root / "class3" / "notes.txt").write_text("not an image")
+    with pytest.raises(DataError) as err:
+        load_data(None, 8, data_dir=str(root))
+    assert str(err.value) == (f"class folder {root}/class3 has no images (.jpg, .jpeg, .png, "
+                              f".bmp, .gif); add images to it or remove it.")
+    source = load_image_folder(str(root), 8, val_split=0.0, evaluation=True)
+    assert source.class_names == ["class0", "class1", "class2", "class3"]
+    assert source.train_size == 6
+    train = write_image_folder(tmp_path / "train", classes=4, per_class=2, size=8)
+    source = load_data(None, 8, data_dir=str(train), val_dir=str(root))
+    assert (source.train_size, source.val_size) == (8, 6)
+    with pytest.raises(DataError, match=r"has 1 image\(s\), all held out by --val-split 0.1"):
+        load_data(None, 8, data_dir=str(write_image_folder(tmp_path / "one", classes=2,
+                                                           per_class=1, size=8)))
 
 
 def _examples(n=64):

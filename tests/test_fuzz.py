@@ -6,15 +6,20 @@ loss or stops in one line, exit 2, with nothing of a bad state saved."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import os
+import shutil
 import typing
 
 import pytest
-from helpers import call_app, error_line
+import tensorflow as tf
+from helpers import call_app, error_line, write_image_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from keras_wrn.data import DataError, load_data
 from keras_wrn.training import ConfigError, resolve_config
 from keras_wrn.training.config import KEYS, read_config_file
 
@@ -23,6 +28,9 @@ FAST = settings(max_examples=400, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 RUNS = settings(max_examples=10, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# Folders and TFRecord directories written to disk: tens of milliseconds an example.
+DATA = settings(max_examples=40, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -113,6 +121,125 @@ def test_any_config_file_is_refused_in_one_line_or_read(tmp_path_factory, conten
         assert _one_line(str(err)), str(err)
         return
     json.dumps(config.to_dict(), allow_nan=False)
+
+
+# An image folder: 0-4 classes of 0-3 images, now and then what is not an image (text, hidden
+# files, an empty folder: a class of its own at the top) at the top or in the first class.
+STRAYS = st.lists(st.tuples(st.sampled_from(["notes.txt", ".hidden.png", "._000.jpg",
+                                             "Thumbs.db", "sub/"]), st.booleans()), max_size=3)
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    """An 8x8 PNG."""
+    return tf.io.encode_png(tf.zeros([8, 8, 3], tf.uint8)).numpy()
+
+
+@DATA
+@given(st.lists(st.integers(0, 3), max_size=4), STRAYS, st.sampled_from([0.0, 0.1, 0.5]))
+def test_any_image_folder_is_refused_in_one_line_or_trains_every_class(
+        tmp_path_factory, png, per_class, strays, val_split):
+    root = tmp_path_factory.mktemp("folder") / "images"
+    root.mkdir()
+    for label, count in enumerate(per_class):
+        (root / f"class{label}").mkdir()
+        for index in range(count):
+            (root / f"class{label}" / f"{index}.png").write_bytes(png)
+    for name, in_class in strays:
+        where = root / "class0" if in_class and per_class else root
+        if name.endswith("/"):
+            (where / name).mkdir(exist_ok=True)
+        else:
+            (where / name).write_bytes(b"\x00 not an image")
+    try:
+        source = load_data(None, 8, data_dir=str(root), val_split=val_split, cache="none")
+    except DataError as err:
+        assert _one_line(str(err)), str(err)
+        return
+    assert source.num_classes >= 2
+    assert set(source.train_examples.labels.numpy()) == set(range(source.num_classes))
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """A TFRecord directory (3 classes of 3 images, 2 shards a split) and its manifest."""
+    root = tmp_path_factory.mktemp("records")
+    images = write_image_folder(root / "images", classes=3, per_class=3, size=8)
+    call_app("make_tfrecords.py", "--data-dir", images, "--output", root / "rec", "--shards",
+             "2", "--val-split", "0.34")
+    return root / "rec", json.loads((root / "rec" / "manifest.json").read_text())
+
+
+FIELDS = ["format", "source", "classes", "splits", "splits.validation",
+          *[f"splits.{split}.{field}" for split in ("train", "validation")
+            for field in ("files", "counts", "sizes", "examples", "class_counts", "skipped")]]
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 10), st.text(max_size=4),
+                        st.lists(st.integers(-1, 10), max_size=4),
+                        st.lists(st.text(max_size=4), max_size=4), st.floats())
+# A field deleted, replaced, or (a count, or each count of a list) moved by -2..2; a shard
+# deleted or truncated; the manifest replaced by bytes.
+CHANGES = st.one_of(
+    st.tuples(st.just("delete"), st.sampled_from(FIELDS), st.none()),
+    st.tuples(st.just("set"), st.sampled_from(FIELDS), JSON_VALUES),
+    st.tuples(st.just("move"), st.sampled_from(FIELDS), st.integers(-2, 2)),
+    st.tuples(st.sampled_from(["delete shard", "truncate shard"]), st.integers(0, 3),
+              st.integers(1, 100)),
+    st.tuples(st.just("bytes"), st.none(), st.binary(max_size=20)),
+)
+
+
+def _change(folder, manifest: dict, change: tuple) -> dict | None:
+    """``manifest`` with ``change`` made (None: the file replaced by bytes), or a shard
+    deleted or truncated in ``folder``."""
+    kind, where, value = change
+    if kind == "bytes":
+        (folder / "manifest.json").write_bytes(value)
+        return None
+    if kind.endswith("shard"):
+        shards = sorted(folder.glob("*.tfrecord"))
+        shard = shards[where % len(shards)]
+        if kind == "delete shard":
+            shard.unlink()
+        else:
+            os.truncate(shard, max(0, shard.stat().st_size - value))
+        return manifest
+    *path, key = where.split(".")
+    parent = manifest
+    for name in path:
+        parent = parent.get(name) if isinstance(parent, dict) else None
+    if not isinstance(parent, dict) or key not in parent:
+        return manifest
+    if kind == "delete":
+        del parent[key]
+    elif kind == "set":
+        parent[key] = value
+    elif isinstance(parent[key], int) and not isinstance(parent[key], bool):
+        parent[key] += value
+    elif isinstance(parent[key], list) and parent[key]:
+        parent[key] = [v + value if isinstance(v, int) else v for v in parent[key]]
+    return manifest
+
+
+@DATA
+@given(st.lists(CHANGES, max_size=3))
+def test_any_manifest_is_refused_in_one_line_or_trains_every_class(tmp_path_factory, records,
+                                                                  changes):
+    directory, manifest = records
+    folder = tmp_path_factory.mktemp("manifest") / "rec"
+    shutil.copytree(directory, folder)
+    changed = copy.deepcopy(manifest)
+    for change in changes:
+        changed = _change(folder, changed, change) if changed is not None else None
+    if changed is not None:
+        (folder / "manifest.json").write_text(json.dumps(changed))
+    try:
+        source = load_data(None, 8, data_dir=str(folder))
+    except DataError as err:
+        assert _one_line(str(err)), str(err)
+        return
+    assert source.num_classes >= 2 and source.train_size >= 1
+    assert min(changed["splits"]["train"].get("class_counts", [1])) >= 1
+    source.train_examples.check_files()  # every shard there, at its recorded size
 
 
 # What a run of a tiny model on the synthetic data is given: the recipe's numbers, drawn from

@@ -4,7 +4,9 @@ augmentation, file sharding across two workers, exact resume and bounded memory.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,6 +135,11 @@ def test_tfrecord_shards_hold_every_image_once_with_the_manifest(tmp_path):
     assert manifest["classes"] == ["class0", "class1", "class2"]
     counts = manifest["splits"]["train"]["counts"]
     assert sum(counts) == 31 and max(counts) - min(counts) <= 1
+    # What loading checks the directory against: each shard's bytes, each class's examples.
+    assert manifest["splits"]["train"]["class_counts"] == [11, 10, 10]
+    assert manifest["splits"]["validation"]["class_counts"] == [0, 1, 1]
+    for entry in manifest["splits"].values():
+        assert entry["sizes"] == [(out / name).stat().st_size for name in entry["files"]]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["manifest.json", *manifest["splits"]["train"]["files"],
          *manifest["splits"]["validation"]["files"]])  # no partial file left
@@ -154,6 +161,35 @@ def test_tfrecord_shards_hold_every_image_once_with_the_manifest(tmp_path):
         records.train_examples.shard_sizes(8)
     again = call_app("make_tfrecords.py", "--data-dir", root, "--output", out, check=False)
     assert again.returncode == 2 and "already holds TFRecords" in error_line(again)
+
+
+def test_a_shard_truncated_after_loading_fails_the_read_naming_it_and_old_manifests_load(
+        tmp_path):
+    """A shard truncated once the data is loaded fails the read (no ignore_errors over
+    TFRecords to swallow it) and the source names it. A manifest without byte sizes or class
+    counts (written before they were recorded) still loads."""
+    root = write_image_folder(tmp_path / "images", per_class=8, size=16)
+    out = tmp_path / "records"
+    call_app("make_tfrecords.py", "--data-dir", root, "--output", out, "--shards", "2")
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for entry in manifest["splits"].values():
+        del entry["sizes"], entry["class_counts"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert (load_data(None, 16, data_dir=str(old)).train_size, read_manifest(old)) == \
+        (21, manifest)
+    source = load_data(None, 16, data_dir=str(out))
+    shard = out / manifest["splits"]["train"]["files"][1]
+    size = shard.stat().st_size
+    os.truncate(shard, size - 10)
+    with pytest.raises(tf.errors.DataLossError) as err:
+        for _ in train_dataset(source.train_examples, 3, 4, 0, 0, CIFAR):
+            pass
+    assert str(source.read_error(err.value)) == (
+        f"TFRecord shard {shard} is {size - 10} bytes, not the {size} its manifest records "
+        f"(truncated or replaced); write the directory again with apps/make_tfrecords.py (a "
+        f"--cache disk: folder: delete it to have it rewritten).")
 
 
 def test_disk_cache_writes_the_tfrecords_once_and_reuses_them(tmp_path):
@@ -296,6 +332,53 @@ def test_a_streamed_run_killed_9_resumes_at_the_same_data_position(tmp_path):
     for got, want in zip(_weights(out / "model.keras"),
                          _weights(tmp_path / "reference" / "model.keras"), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+# apps/train.py with its data broken once loaded and checked: the shard argv[1] deleted or
+# truncated (argv[2]) as if by another process while the run starts.
+BREAK_SCRIPT = """
+import os, runpy, sys
+from keras_wrn.training import runs
+shard, how, *argv = sys.argv[1:]
+load = runs.load_config_data
+
+def load_then_break(config, **kwargs):
+    source = load(config, **kwargs)
+    if how == "deleted":
+        os.remove(shard)
+    else:
+        os.truncate(shard, os.path.getsize(shard) - 10)
+    return source
+
+runs.load_config_data = load_then_break
+sys.argv, sys.path[:0] = ["apps/train.py", *argv], ["apps"]
+runpy.run_path("apps/train.py", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["deleted", "truncated"])
+def test_a_shard_deleted_or_truncated_under_a_run_stops_it_in_one_line(tmp_path, how):
+    """A shard gone or cut short once the run has checked its data: one line naming it, exit
+    2, within seconds. (ignore_errors over the shards swallowed the NotFoundError and the run
+    spun at step 0 for ever, deaf to SIGTERM.)"""
+    root = write_image_folder(tmp_path / "images", per_class=8, size=16)
+    call_app("make_tfrecords.py", "--data-dir", root, "--output", tmp_path / "rec",
+             "--shards", "2")
+    shard = tmp_path / "rec" / "train-00001-of-00002.tfrecord"
+    size = shard.stat().st_size
+    result = subprocess.run(
+        [sys.executable, "-c", BREAK_SCRIPT, str(shard), how, *TINY_MODEL, "--data-dir",
+         str(tmp_path / "rec"), "--batch-size", "4", "--epochs", "1",
+         "--output-dir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=120, env=app_env(),
+        cwd=Path(__file__).resolve().parents[1])  # a hang is killed here: TimeoutExpired
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    expected = ("does not exist" if how == "deleted" else
+                f"is {size - 10} bytes, not the {size} its manifest records")
+    assert error_line(result).startswith(f"error: TFRecord shard {shard} {expected}")
+    assert not (tmp_path / "run" / "model.keras").exists()
 
 
 MEMORY_SCRIPT = """

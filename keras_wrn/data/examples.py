@@ -69,14 +69,24 @@ class Examples:
 class StreamExamples:
     """Records streamed from files: ``open(shard, shards, seed)`` gives worker ``shard``'s own
     (record, label) stream (encoded images), its files in an order drawn from ``seed``, or in
-    the stored order when ``seed`` is None; ``sizes(shards)`` counts each worker's examples."""
+    the stored order when ``seed`` is None; ``sizes(shards)`` counts each worker's examples;
+    ``check()``, when given, raises a one-line DataError naming a file that is no longer as
+    it was loaded."""
 
     form = "encoded"
 
     def __init__(self, open: Callable[[int, int, int | None], tf.data.Dataset],
-                 sizes: Callable[[int], list[int]], image_size: int):
+                 sizes: Callable[[int], list[int]], image_size: int,
+                 check: Callable[[], None] | None = None):
         self._open, self._sizes, self.image_size = open, sizes, image_size
+        self._check = check
         self.size = sum(sizes(1))
+
+    def check_files(self) -> None:
+        """Checks the files again (after a read failed): DataError naming one deleted or
+        truncated since loading; nothing when none is found or there is no check."""
+        if self._check is not None:
+            self._check()
 
     def shard_sizes(self, shards: int) -> list[int]:
         """Examples per worker in an epoch."""

@@ -22,9 +22,12 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 
 def list_image_folder(
-    root: str | Path, class_names: list[str] | None = None
+    root: str | Path, class_names: list[str] | None = None, training: bool = True
 ) -> tuple[list[str], list[int], list[str]]:
-    """Sorted image paths, their labels and the class names (sub-folder names, sorted)."""
+    """Sorted image paths, their labels and the class names (sub-folder names, sorted).
+    ``training``: every class needs an image (the model would never see an empty one); a
+    validation or evaluation folder may hold empty classes, which keep the label indices of
+    the training classes, but needs an image somewhere."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data directory {root} does not exist; pass --data-dir DIR with one "
@@ -40,6 +43,9 @@ def list_image_folder(
     for label, name in enumerate(class_names):
         files = sorted(str(p) for p in (root / name).iterdir()
                        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+        if training and not files and len(class_names) >= 2:
+            raise DataError(f"class folder {root / name} has no images "
+                            f"({', '.join(IMAGE_EXTENSIONS)}); add images to it or remove it.")
         paths += files
         labels += [label] * len(files)
     if len(class_names) < 2 or not paths:
@@ -51,13 +57,18 @@ def list_image_folder(
 
 def split_per_class(paths: list[str], labels: list[int],
                     fraction: float) -> tuple[tuple[list, list], tuple[list, list]]:
-    """Holds out the last ``fraction`` of every class's sorted files (stratified, reproducible)."""
+    """Holds out the last ``fraction`` of every class's sorted files (stratified, reproducible);
+    DataError when that leaves a class nothing to train on."""
     if not 0.0 < fraction < 1.0:
         raise DataError(f"--val-split must be in (0, 1), got {fraction}; or pass --val-dir.")
     train, val = ([], []), ([], [])
     for label in sorted(set(labels)):
         files = [p for p, lab in zip(paths, labels, strict=True) if lab == label]
         cut = len(files) - max(1, round(len(files) * fraction))
+        if cut < 1:
+            raise DataError(f"class folder {Path(files[0]).parent} has {len(files)} image(s), "
+                            f"all held out by --val-split {fraction:g}; add images, lower "
+                            f"--val-split (0: none held out) or pass --val-dir.")
         for target, chunk in ((train, files[:cut]), (val, files[cut:])):
             target[0].extend(chunk)
             target[1].extend([label] * len(chunk))
@@ -108,18 +119,21 @@ def folder_examples(paths: list[str], labels: list[int], image_size: int, kind: 
 
 def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
                       val_dir: str | None = None, kind: str = "cifar", cache: str = "auto",
-                      cache_budget: int | None = None) -> DataSource:
+                      cache_budget: int | None = None, evaluation: bool = False) -> DataSource:
     """Training data from ``data_dir``; validation from ``val_dir`` or held out per class. A
     directory with a TFRecord manifest is read as its shards; ``cache`` decides whether the
-    images are held in memory, streamed, or written once as TFRecords to ``disk:PATH``."""
-    if tfrecord.read_manifest(data_dir) is not None:
-        return load_tfrecord_dir(data_dir, image_size, kind)
-    paths, labels, class_names = list_image_folder(data_dir)
+    images are held in memory, streamed, or written once as TFRecords to ``disk:PATH``.
+    ``evaluation``: the folder is measured, not trained on, and may hold empty classes."""
+    manifest = tfrecord.read_manifest(data_dir)
+    if manifest is not None:
+        return _manifest_source(Path(data_dir), manifest, image_size, kind,
+                                f"the validation shards of {data_dir}")
+    paths, labels, class_names = list_image_folder(data_dir, training=not evaluation)
     val_from = f"the last {val_split:.0%} of each class of {data_dir}"
     if val_dir:
         val_from = f"the folder {val_dir}"
         train_files = (paths, labels)
-        val_paths, val_labels, _ = list_image_folder(val_dir, class_names)
+        val_paths, val_labels, _ = list_image_folder(val_dir, class_names, training=False)
         val_files = (val_paths, val_labels)
     elif val_split > 0:
         train_files, val_files = split_per_class(paths, labels, val_split)
@@ -145,7 +159,7 @@ def write_tfrecord_dir(output: Path, source: str, class_names: list[str],
                        splits: dict[str, tuple[list, list]], shards: int | None = None) -> dict:
     """Writes each split's shards, then the manifest; returns the manifest's splits."""
     output.mkdir(parents=True, exist_ok=True)
-    entries = {name: tfrecord.write_split(*files, output, name, shards)
+    entries = {name: tfrecord.write_split(*files, len(class_names), output, name, shards)
                for name, files in splits.items() if files[0]}
     tfrecord.write_manifest(output, class_names, entries, source)
     return entries
@@ -170,16 +184,17 @@ def load_tfrecord_dir(directory: str | Path, image_size: int, kind: str = "cifar
     """A directory written by apps/make_tfrecords.py: its train and validation shards."""
     directory = Path(directory)
     manifest = tfrecord.read_manifest(directory)
+    if manifest is None:
+        raise DataError(f"{directory} has no {tfrecord.MANIFEST}; write it with "
+                        f"apps/make_tfrecords.py --data-dir FOLDER --output {directory}.")
     return _manifest_source(directory, manifest, image_size, kind,
                             f"the validation shards of {directory}")
 
 
 def _manifest_source(directory: Path, manifest: dict, image_size: int, kind: str,
                      val_from: str) -> DataSource:
+    """The shards of a checked manifest (``tfrecord.read_manifest``) as a source."""
     splits = manifest["splits"]
-    if "train" not in splits:
-        raise DataError(f"{directory} has no train shards; write them with "
-                        f"apps/make_tfrecords.py --data-dir FOLDER --output {directory}.")
     val = splits.get("validation")
     skipped = sum(entry["skipped"] for entry in splits.values())
     return DataSource(

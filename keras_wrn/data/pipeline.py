@@ -46,6 +46,13 @@ def _decodes(examples: Examples | StreamExamples) -> bool:
     return examples.form != "pixels"
 
 
+def _skips_unreadable(examples: Examples | StreamExamples) -> bool:
+    """Whether files that fail are left out: an image folder's (a corrupt JPEG among
+    thousands), never streamed records (TFRecords, checked when written; TFDS), where
+    ignore_errors would swallow a deleted or truncated shard and spin at step 0."""
+    return isinstance(examples, Examples) and _decodes(examples)
+
+
 def _encoded(examples: Examples | StreamExamples, record: tf.Tensor) -> tf.Tensor:
     return tf.io.read_file(record) if examples.form == "path" else record
 
@@ -64,7 +71,7 @@ def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_s
                   shard: int = 0, shards: int = 1, on_device: bool = False) -> tf.data.Dataset:
     """Batches of (uint8 images, one-hot labels) of worker ``shard`` of ``shards`` for one
     epoch, in the order fixed by ``seed`` and ``epoch``, starting after ``skip_batches`` of its
-    batches. Partial batches are dropped; a streamed source whose files fail to decode is
+    batches. Partial batches are dropped; an image folder's files that fail to decode are
     left out and the stream repeats, so the epoch still has its steps. ``on_device``: the
     images are not augmented here, and each batch carries the seed of its augmentation on the
     accelerator, (images, labels, seed) (see :func:`device_augmentable`)."""
@@ -107,7 +114,7 @@ def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_s
         return image, tf.one_hot(label, num_classes)
 
     ds = ds.map(per_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if encoded:
+    if _skips_unreadable(examples):
         ds = ds.ignore_errors().repeat()
     ds = ds.batch(batch_size, drop_remainder=True)
     if augmentation.randaugment_ops:
@@ -128,8 +135,8 @@ def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_s
 def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: int = 0,
              shards: int = 1) -> tf.data.Dataset:
     """Unbatched (uint8 image, int32 label) in the stored order, prepared for evaluation:
-    resized whole (``cifar``) or resized and center-cropped (``imagenet``). Files that fail
-    to decode are left out."""
+    resized whole (``cifar``) or resized and center-cropped (``imagenet``). An image
+    folder's files that fail to decode are left out."""
     size, encoded = examples.image_size, _decodes(examples)
 
     def prepare(position, record, label):
@@ -139,7 +146,7 @@ def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: in
         return images.decode_fixed(record, size, encoded), label
 
     ds = examples.stored(shard, shards).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.ignore_errors() if encoded else ds
+    return ds.ignore_errors() if _skips_unreadable(examples) else ds
 
 
 def eval_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int) -> tf.data.Dataset:

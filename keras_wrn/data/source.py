@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import tensorflow as tf
 
@@ -48,3 +49,20 @@ class DataSource:
     def val(self) -> tf.data.Dataset | None:
         """The validation examples prepared for evaluation, unbatched, in stored order."""
         return None if self.val_examples is None else prepared(self.val_examples, self.kind)
+
+    def read_error(self, error: tf.errors.OpError) -> DataError:
+        """A read that failed mid-run (a shard deleted or truncated since loading) as one
+        line: the file a check of the streamed files finds, else TensorFlow's message."""
+        for examples in (self.train_examples, self.val_examples):
+            if isinstance(examples, StreamExamples):
+                try:
+                    examples.check_files()
+                except DataError as found:
+                    return found
+        # "{{function_node ...}} truncated record at 232 [Op:IteratorGetNext] name: " and
+        # "\n\t [[{{node ...}}]]": the words between TensorFlow's markers.
+        message = re.sub(r"\{\{.*?\}\}|\[\[.*?\]\]|\[Op:.*?\]|\bname:\s*$", "",
+                         error.message.split("\n")[0])
+        return DataError(f"reading the data failed: {' '.join(message.split())}; check its "
+                         f"files (a TFRecord directory: write it again with "
+                         f"apps/make_tfrecords.py).")

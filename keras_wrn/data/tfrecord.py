@@ -4,7 +4,10 @@ reading such a directory back as streamed examples.
 Each split is written round-robin over its sorted files into shards of equal counts (to one
 example), every class in every shard, each record the original encoded file and its label.
 Shards are written to a temporary name and renamed; ``manifest.json`` (format, classes, each
-split's files and counts) is written last, so a directory with a manifest is complete."""
+split's files, their counts and byte sizes, and its examples per class) is written last, so a
+directory with a manifest is complete. Reading one checks the manifest's fields and every shard
+on disk at its recorded size (manifests of earlier versions, without sizes: at least 16 bytes
+a record), so a damaged directory is one line before training, not a hang or a traceback."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ FORMAT = "keras_wrn-tfrecord-1"
 SHARD_BYTES = 256 * 2**20  # a shard's target size; shard counts are multiples of 16
 READ_BUFFER = 8 * 2**20
 CYCLE_LENGTH = 16  # shards a worker reads at once
+RECORD_BYTES = 16  # a record's framing (its length and two CRCs): a floor on a shard's size
+SPLITS = ("train", "validation")
+REWRITE = ("write the directory again with apps/make_tfrecords.py (a --cache disk: folder: "
+           "delete it to have it rewritten)")
 
 
 def default_shards(total_bytes: int, examples: int) -> int:
@@ -52,26 +59,30 @@ def _example(data: bytes, label: int) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def write_split(paths: list[str], labels: list[int], output: Path, split: str,
-                shards: int | None = None) -> dict:
+def write_split(paths: list[str], labels: list[int], num_classes: int, output: Path,
+                split: str, shards: int | None = None) -> dict:
     """Writes ``split``'s images (those that decode) into ``shards`` files under ``output``;
-    returns its manifest entry: file names, counts per file, examples and files skipped."""
+    returns its manifest entry: file names, counts and bytes per file, examples, examples per
+    class and files skipped."""
     if shards is None:
         shards = default_shards(sum(os.path.getsize(p) for p in paths), len(paths))
     names = [f"{split}-{i:05d}-of-{shards:05d}.tfrecord" for i in range(shards)]
     partial = [output / f".{name}.{os.getpid()}.partial" for name in names]
     writers = [tf.io.TFRecordWriter(str(p)) for p in partial]
-    counts = [0] * shards
+    counts, class_counts = [0] * shards, [0] * num_classes
     try:
         for kept, (index, data, _) in enumerate(_checked_files(paths).as_numpy_iterator()):
             writers[kept % shards].write(_example(data, labels[index]))
             counts[kept % shards] += 1
+            class_counts[labels[index]] += 1
     finally:
         for writer in writers:
             writer.close()
     for temporary, name in zip(partial, names, strict=True):
         os.replace(temporary, output / name)
-    return {"files": names, "counts": counts, "examples": sum(counts),
+    return {"files": names, "counts": counts,
+            "sizes": [os.path.getsize(output / name) for name in names],
+            "examples": sum(counts), "class_counts": class_counts,
             "skipped": len(paths) - sum(counts)}
 
 
@@ -85,15 +96,89 @@ def write_manifest(output: Path, class_names: list[str], splits: dict[str, dict]
 
 
 def read_manifest(directory: str | Path) -> dict | None:
-    """The manifest of a TFRecord directory, or None when it has none."""
+    """The manifest of a TFRecord directory, or None when it has none. DataError (one line
+    naming the file and the fix) unless its fields hold together and every shard it lists is
+    on disk at its recorded size."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
         return None
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT:
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError as err:  # not UTF-8, or not JSON
+        raise DataError(f"{path} is not JSON ({' '.join(str(err).split())}); {REWRITE}.") \
+            from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DataError(f"{path} is not a keras_wrn TFRecord manifest ({FORMAT}); rewrite the "
                         f"directory with apps/make_tfrecords.py.")
+    _check_fields(path, manifest)
+    for entry in manifest["splits"].values():
+        check_shards(Path(directory), entry)
     return manifest
+
+
+def _counts(value: object, length: int | None = None) -> bool:
+    """Whether ``value`` is a list of ``length`` (any, when None) counts: integers >= 0."""
+    return isinstance(value, list) and (length is None or len(value) == length) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+
+
+def _check_fields(path: Path, manifest: dict) -> None:
+    """DataError naming the first field of the manifest that is missing, of the wrong type or
+    inconsistent with the others (counts that do not add up)."""
+
+    def fail(problem: str) -> None:
+        raise DataError(f"{path}: {problem}; {REWRITE}.")
+
+    def need(ok: bool, problem: str) -> None:
+        if not ok:
+            fail(problem)
+
+    classes, splits = manifest.get("classes"), manifest.get("splits")
+    need(isinstance(manifest.get("source"), str), "no source folder (source)")
+    need(isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+         and len(set(classes)) == len(classes), "classes is not a list of distinct names")
+    need(len(classes) >= 2, f"{len(classes)} class(es); training needs at least two")
+    need(isinstance(splits, dict) and "train" in splits, "no train split (splits.train)")
+    for name, entry in splits.items():
+        need(name in SPLITS, f"unknown split {name!r} (splits are {', '.join(SPLITS)})")
+        need(isinstance(entry, dict), f"split {name} is not a mapping")
+        files = entry.get("files")
+        need(isinstance(files, list) and all(
+            isinstance(f, str) and f not in ("", ".", "..") and Path(f).name == f
+            for f in files), f"{name}.files is not a list of file names in the directory")
+        need(_counts(entry.get("counts"), len(files)),
+             f"{name}.counts is not a count per file ({len(files)})")
+        need(entry.get("examples") == sum(entry["counts"]) and _counts([entry["examples"]]),
+             f"{name}.examples is not the sum of {name}.counts ({sum(entry['counts'])})")
+        need(entry["examples"] >= 1, f"split {name} has no examples")
+        need(_counts([entry.get("skipped")]), f"{name}.skipped is not a count")
+        need("sizes" not in entry or _counts(entry["sizes"], len(files)),
+             f"{name}.sizes is not a byte size per file ({len(files)})")
+        class_counts = entry.get("class_counts")
+        if class_counts is None:  # written before per-class counts were recorded
+            continue
+        need(_counts(class_counts, len(classes)) and sum(class_counts) == entry["examples"],
+             f"{name}.class_counts is not a count per class ({len(classes)}) adding up to "
+             f"{name}.examples ({entry['examples']})")
+        if name == "train" and 0 in class_counts:
+            fail(f"class {classes[class_counts.index(0)]!r} has no training examples")
+
+
+def check_shards(directory: Path, entry: dict) -> None:
+    """DataError naming the first of a split's shards that is missing, or whose size is not
+    the one the manifest records (without sizes: under 16 bytes a record, truncated)."""
+    for index, name in enumerate(entry["files"]):
+        shard = directory / name
+        if not shard.is_file():
+            raise DataError(f"TFRecord shard {shard} does not exist; {REWRITE}.")
+        size, count = shard.stat().st_size, entry["counts"][index]
+        if "sizes" in entry and size != entry["sizes"][index]:
+            raise DataError(f"TFRecord shard {shard} is {size} bytes, not the "
+                            f"{entry['sizes'][index]} its manifest records (truncated or "
+                            f"replaced); {REWRITE}.")
+        if size < RECORD_BYTES * count:
+            raise DataError(f"TFRecord shard {shard} is {size} bytes, too few for its {count} "
+                            f"records (truncated); {REWRITE}.")
 
 
 def _parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -130,4 +215,5 @@ def record_files(directory: Path, entry: dict, image_size: int) -> StreamExample
     def sizes(shards: int) -> list[int]:
         return [sum(counts[i] for i in mine(shard, shards)) for shard in range(shards)]
 
-    return StreamExamples(open_shard, sizes, image_size)
+    return StreamExamples(open_shard, sizes, image_size,
+                          check=lambda: check_shards(directory, entry))

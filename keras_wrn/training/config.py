@@ -262,24 +262,61 @@ def read_config_file(path: str, strict: bool = True) -> dict[str, Any]:
 
 def read_mapping(path: str) -> dict[str, Any]:
     """The mapping a JSON or YAML file holds, dashes in its top-level keys read as
-    underscores; ConfigError (one line) if it is missing or not a mapping."""
+    underscores; ConfigError (one line naming the file) if it is missing, not UTF-8 text, does
+    not parse (with the line) or is not a mapping of text keys."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"config file {path} does not exist; pass --config FILE.json|.yaml.")
-    text = file.read_text()
-    try:
-        if file.suffix in (".yaml", ".yml"):
-            import yaml
-
-            values = yaml.safe_load(text) or {}
-        else:
-            values = json.loads(text)
-    except Exception as err:
-        message = str(err).splitlines()[0]
-        raise ConfigError(f"cannot parse config file {path}: {message}") from None
+    values = _parse(_read_text(file), path, file.suffix in (".yaml", ".yml"))
     if not isinstance(values, dict):
         raise ConfigError(f"config file {path} must hold a mapping of option: value.")
+    _check_keys(values, path)
     return {k.replace("-", "_"): v for k, v in values.items()}
+
+
+def _read_text(file: Path) -> str:
+    """The file's UTF-8 text (a Windows editor's byte-order mark left out); ConfigError when
+    it is binary or in another encoding."""
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise ConfigError(f"config file {file} is not UTF-8 text (a binary file?); pass a JSON "
+                          f"or YAML file saved as UTF-8.")
+    return text
+
+
+def _parse(text: str, path: str, is_yaml: bool) -> Any:
+    """What the JSON or YAML text holds (an empty YAML file: an empty mapping); ConfigError
+    naming the line of a syntax error."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(text) if is_yaml else json.loads(text)
+        return {} if values is None and is_yaml else values
+    except json.JSONDecodeError as err:
+        where, problem, kind = f" line {err.lineno}", err.msg, "JSON"
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" line {mark.line + 1}" if mark else ""
+        problem, kind = err.problem or err.context or "not YAML", "YAML"
+    except Exception as err:  # a value YAML cannot build (a date past December, ...)
+        where, problem, kind = "", f"{type(err).__name__}: {err}", "YAML" if is_yaml else "JSON"
+    problem = " ".join(str(problem).split())
+    raise ConfigError(f"cannot parse config file {path}{where}: {problem}; fix the {kind} "
+                      f"there.")
+
+
+def _check_keys(values: dict, path: str) -> None:
+    """Every key of the file and of its sections is text (YAML reads ``1:`` or ``2024-01-01:``
+    as a number or a date)."""
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"config file {path}: key {key!r} is not an option name; write "
+                              f"option: value pairs (quote a key that YAML reads otherwise).")
+        if key.replace("-", "_") in SECTIONS and isinstance(value, dict):
+            _check_keys(value, path)
 
 
 def _fits(value: Any, hint: Any) -> bool:
@@ -398,11 +435,17 @@ def _choices_check(config: TrainConfig) -> list[tuple[bool, str]]:
 # The largest integer any option takes: counts of epochs, steps, images and layers past it
 # overflow the int32 tensors TensorFlow keeps them in, and no run needs them.
 MAX_INT = 2**31 - 1
+# The largest --seed: NumPy's global seed (keras.utils.set_random_seed) is 32-bit.
+MAX_SEED = 2**32 - 1
+# The largest --image-size: past it one image's activations fill a machine (100000 ran TF out of
+# memory); ImageNet models take 224 to 600.
+MAX_IMAGE_SIZE = 1024
 
 
 def _finite_check(values: dict[str, Any]) -> list[tuple[bool, str]]:
     """A check per number of flat option values (lists included): finite, and an integer
-    within ``MAX_INT``. An inf or NaN learning rate, decay or widening trains to NaN."""
+    within ``MAX_INT`` (the seed within ``MAX_SEED``). An inf or NaN learning rate, decay or
+    widening trains to NaN."""
     checks = []
     for key, value in values.items():
         k = KEYS[key]
@@ -412,6 +455,8 @@ def _finite_check(values: dict[str, Any]) -> list[tuple[bool, str]]:
             elif isinstance(number, int) and not isinstance(number, bool) and \
                     abs(number) > MAX_INT and k.field.name != "seed":
                 checks.append((False, f"{k.flag} must be at most {MAX_INT}, got {number}"))
+            elif k.field.name == "seed" and isinstance(number, int) and number > MAX_SEED:
+                checks.append((False, f"{k.flag} must be at most {MAX_SEED}, got {number}"))
     return checks
 
 
@@ -492,8 +537,8 @@ def validate(config: TrainConfig) -> None:
         (recipe.mixup >= 0, f"--mixup must be >= 0, got {recipe.mixup}"),
         (runtime.checkpoint_steps >= 0,
          f"--checkpoint-steps must be >= 0, got {runtime.checkpoint_steps}"),
-        (data.image_size is None or data.image_size >= 8,
-         f"--image-size must be >= 8, got {data.image_size}"),
+        (data.image_size is None or 8 <= data.image_size <= MAX_IMAGE_SIZE,
+         f"--image-size must be in [8, {MAX_IMAGE_SIZE}], got {data.image_size}"),
         (cache.valid(data.cache), f"--cache must be {cache.CHOICES}, got {data.cache!r}"),
         (data.cache_budget_gb is None or data.cache_budget_gb >= 0,
          f"--cache-budget-gb must be >= 0, got {data.cache_budget_gb}"),

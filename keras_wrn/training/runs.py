@@ -9,7 +9,7 @@ from typing import Any
 
 import keras
 
-from keras_wrn.data import DataSource, load_data
+from keras_wrn.data import DataSource, load_data, load_image_folder
 from keras_wrn.models.registry import deep_graphs
 from keras_wrn.training.config import TrainConfig, read_config_file
 
@@ -81,8 +81,8 @@ def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str |
     ValueError (one line) when there is none or its classes do not match the model's."""
     size = run.model.input_shape[1]
     kind = run.config.get("augmentation") or "cifar"
-    if data_dir:
-        source = load_data(None, size, data_dir=data_dir, val_split=0.0, kind=kind)
+    if data_dir:  # its empty class folders, if any, keep the labels of the model's classes
+        source = load_image_folder(data_dir, size, val_split=0.0, kind=kind, evaluation=True)
         examples = source.train
     elif dataset:
         source = load_data(dataset, size, tfds_data_dir=tfds_data_dir, kind=kind)

@@ -482,6 +482,15 @@ class Trainer:
             return self.train_step(next(iterator)).numpy().tolist()
         return self.train_loop(iterator, tf.constant(steps)).numpy().tolist()
 
+    @contextlib.contextmanager
+    def _reading_data(self):
+        """A data file that fails under the step (a shard deleted or truncated since the data
+        was loaded) as one line naming it (DataError), not a traceback."""
+        try:
+            yield
+        except (tf.errors.NotFoundError, tf.errors.DataLossError) as err:
+            raise self.data.read_error(err) from None
+
     def _loop_length(self, step: int) -> int:
         """Steps in the host call starting after ``step``: the plan's steps per loop, cut at
         the epoch's end and at the next periodic checkpoint."""
@@ -502,7 +511,8 @@ class Trainer:
         iterator = iter(self._train_data(epoch, skip))
         while step < self.steps_per_epoch:
             length = self._loop_length(step)
-            *loop_sums, lr = self.train_call(iterator, length)
+            with self._reading_data():
+                *loop_sums, lr = self.train_call(iterator, length)
             if not all(math.isfinite(value) for value in (*loop_sums, lr)):
                 raise DivergedError(
                     f"training diverged at epoch {epoch + 1} step {step + length}: loss "
@@ -525,7 +535,8 @@ class Trainer:
         }
         if val_data is not None:
             self._agree_statistics()
-            metrics = evaluate(self.model, val_data, self.strategy, self._eval_step)
+            with self._reading_data():
+                metrics = evaluate(self.model, val_data, self.strategy, self._eval_step)
             record.update({f"val_{k}": v for k, v in metrics.items() if k != "examples"})
         if self.chief:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
