@@ -16,20 +16,23 @@ import typing
 import pytest
 import tensorflow as tf
 from helpers import call_app, error_line, write_image_folder
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from keras_wrn.data import DataError, load_data
 from keras_wrn.training import ConfigError, resolve_config
 from keras_wrn.training.config import KEYS, read_config_file
 
+# The suite draws the same examples every run (a CI result does not depend on luck);
+# KERAS_WRN_FUZZ=explore draws new ones, to look for more.
+FIXED = os.environ.get("KERAS_WRN_FUZZ") != "explore"
 # Sized for the suite's budget: the pure checks take milliseconds an example, a run seconds.
-FAST = settings(max_examples=400, deadline=None, database=None,
+FAST = settings(max_examples=400, deadline=None, database=None, derandomize=FIXED,
                 suppress_health_check=[HealthCheck.too_slow])
-RUNS = settings(max_examples=10, deadline=None, database=None,
+RUNS = settings(max_examples=10, deadline=None, database=None, derandomize=FIXED,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 # Folders and TFRecord directories written to disk: tens of milliseconds an example.
-DATA = settings(max_examples=40, deadline=None, database=None,
+DATA = settings(max_examples=40, deadline=None, database=None, derandomize=FIXED,
                 suppress_health_check=[HealthCheck.too_slow])
 
 NUMBERS = st.one_of(
@@ -112,6 +115,7 @@ CONTENTS = st.one_of(
 
 @FAST
 @given(CONTENTS, st.sampled_from([".yaml", ".json"]))
+@example(b'{"\\n": null}', ".yaml")  # found by the fuzz: a key holding a line break
 def test_any_config_file_is_refused_in_one_line_or_read(tmp_path_factory, content, suffix):
     path = tmp_path_factory.mktemp("config") / f"run{suffix}"
     path.write_bytes(content)
@@ -238,7 +242,8 @@ def test_any_manifest_is_refused_in_one_line_or_trains_every_class(tmp_path_fact
         assert _one_line(str(err)), str(err)
         return
     assert source.num_classes >= 2 and source.train_size >= 1
-    assert min(changed["splits"]["train"].get("class_counts", [1])) >= 1
+    # Per-class counts, where recorded (null or absent: a manifest of an earlier version).
+    assert min(changed["splits"]["train"].get("class_counts") or [1]) >= 1
     source.train_examples.check_files()  # every shard there, at its recorded size
 
 

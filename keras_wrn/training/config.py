@@ -245,6 +245,9 @@ def flatten(values: dict[str, Any], source: str = "config", strict: bool = True
 
 
 def _unknown(where: str, name: str, source: str) -> None:
+    """Raises the one-line error for a key the configuration lacks (renamed, in another
+    section, or unknown; a name with line breaks or other unprintables quoted)."""
+    where = where if where.isprintable() else repr(where)
     if name in RENAMED:
         raise ConfigError(f"{source} key {where} was renamed: use {RENAMED[name]}.")
     if name in KEYS:
