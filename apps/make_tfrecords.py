@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.data import DataError
-    from keras_wrn.data.folder import list_image_folder, split_per_class, write_tfrecord_dir
-    from keras_wrn.data.tfrecord import MANIFEST
+    from keras_wrn.data.folder import list_image_folder, split_per_class
+    from keras_wrn.data.tfrecord import MANIFEST, write_tfrecord_dir
 
     output = Path(args.output)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keras_wrn.data.augment import augment_batch
 from keras_wrn.data.examples import Examples, StreamExamples, steps_per_epoch
-from keras_wrn.data.folder import load_image_folder, load_tfrecord_dir
+from keras_wrn.data.folder import load_image_folder
 from keras_wrn.data.pipeline import (
     KINDS,
     AugmentConfig,
@@ -15,6 +15,7 @@ from keras_wrn.data.pipeline import (
 )
 from keras_wrn.data.source import DataError, DataSource
 from keras_wrn.data.synthetic import load_synthetic
+from keras_wrn.data.tfrecord import load_tfrecord_dir
 
 __all__ = ["KINDS", "AugmentConfig", "DataError", "DataSource", "Examples", "StreamExamples",
            "augment_batch", "device_augmentable", "eval_dataset", "load_data",

@@ -1,5 +1,5 @@
-"""A user's image folder, one sub-folder per class (`--data-dir DIR`, `--val-dir DIR`), or a
-directory of TFRecord shards written from one.
+"""A user's image folder, one sub-folder per class (`--data-dir DIR`, `--val-dir DIR`); a
+directory of TFRecord shards written from one is read by `keras_wrn.data.tfrecord`.
 
 A folder that fits the cache budget is decoded once, in parallel, into memory (files that
 cannot be decoded are left out and counted); a larger one is streamed file by file, or written
@@ -126,7 +126,7 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
     ``evaluation``: the folder is measured, not trained on, and may hold empty classes."""
     manifest = tfrecord.read_manifest(data_dir)
     if manifest is not None:
-        return _manifest_source(Path(data_dir), manifest, image_size, kind,
+        return tfrecord.manifest_source(Path(data_dir), manifest, image_size, kind,
                                 f"the validation shards of {data_dir}")
     paths, labels, class_names = list_image_folder(data_dir, training=not evaluation)
     val_from = f"the last {val_split:.0%} of each class of {data_dir}"
@@ -155,50 +155,16 @@ def load_image_folder(data_dir: str, image_size: int, val_split: float = 0.1,
                       kind=kind, skipped=skipped, val_from=val_from, cached=memory)
 
 
-def write_tfrecord_dir(output: Path, source: str, class_names: list[str],
-                       splits: dict[str, tuple[list, list]], shards: int | None = None) -> dict:
-    """Writes each split's shards, then the manifest; returns the manifest's splits."""
-    output.mkdir(parents=True, exist_ok=True)
-    entries = {name: tfrecord.write_split(*files, len(class_names), output, name, shards)
-               for name, files in splits.items() if files[0]}
-    tfrecord.write_manifest(output, class_names, entries, source)
-    return entries
-
-
 def _disk_cache(disk: Path, data_dir: str, class_names: list[str], train_files, val_files,
                 image_size: int, kind: str, val_from: str) -> DataSource:
     """``--cache disk:PATH``: the folder's TFRecords under PATH, written on first use (workers
     that start at once write the same files, each renamed into place whole)."""
     manifest = tfrecord.read_manifest(disk)
     if manifest is None:
-        write_tfrecord_dir(disk, str(data_dir), class_names,
+        tfrecord.write_tfrecord_dir(disk, str(data_dir), class_names,
                            {"train": train_files, "validation": val_files})
         manifest = tfrecord.read_manifest(disk)
     elif manifest["classes"] != class_names or manifest["source"] != str(data_dir):
         raise DataError(f"{disk} holds TFRecords of {manifest['source']}, not {data_dir}; give "
                         f"--cache disk: another folder or delete that one.")
-    return _manifest_source(disk, manifest, image_size, kind, val_from)
-
-
-def load_tfrecord_dir(directory: str | Path, image_size: int, kind: str = "cifar") -> DataSource:
-    """A directory written by apps/make_tfrecords.py: its train and validation shards."""
-    directory = Path(directory)
-    manifest = tfrecord.read_manifest(directory)
-    if manifest is None:
-        raise DataError(f"{directory} has no {tfrecord.MANIFEST}; write it with "
-                        f"apps/make_tfrecords.py --data-dir FOLDER --output {directory}.")
-    return _manifest_source(directory, manifest, image_size, kind,
-                            f"the validation shards of {directory}")
-
-
-def _manifest_source(directory: Path, manifest: dict, image_size: int, kind: str,
-                     val_from: str) -> DataSource:
-    """The shards of a checked manifest (``tfrecord.read_manifest``) as a source."""
-    splits = manifest["splits"]
-    val = splits.get("validation")
-    skipped = sum(entry["skipped"] for entry in splits.values())
-    return DataSource(
-        train_examples=tfrecord.record_files(directory, splits["train"], image_size),
-        val_examples=tfrecord.record_files(directory, val, image_size) if val else None,
-        class_names=manifest["classes"], kind=kind, skipped=skipped,
-        val_from=val_from if val else "none (no validation shards)", cached=False)
+    return tfrecord.manifest_source(disk, manifest, image_size, kind, val_from)

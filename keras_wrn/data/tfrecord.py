@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wrn.data.examples import StreamExamples
-from keras_wrn.data.source import DataError
+from keras_wrn.data.source import DataError, DataSource
 
 MANIFEST = "manifest.json"
 FORMAT = "keras_wrn-tfrecord-1"
@@ -217,3 +217,37 @@ def record_files(directory: Path, entry: dict, image_size: int) -> StreamExample
 
     return StreamExamples(open_shard, sizes, image_size,
                           check=lambda: check_shards(directory, entry))
+
+
+def write_tfrecord_dir(output: Path, source: str, class_names: list[str],
+                       splits: dict[str, tuple[list, list]], shards: int | None = None) -> dict:
+    """Writes each split's shards, then the manifest; returns the manifest's splits."""
+    output.mkdir(parents=True, exist_ok=True)
+    entries = {name: write_split(*files, len(class_names), output, name, shards)
+               for name, files in splits.items() if files[0]}
+    write_manifest(output, class_names, entries, source)
+    return entries
+
+
+def load_tfrecord_dir(directory: str | Path, image_size: int, kind: str = "cifar") -> DataSource:
+    """A directory written by apps/make_tfrecords.py: its train and validation shards."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise DataError(f"{directory} has no {MANIFEST}; write it with "
+                        f"apps/make_tfrecords.py --data-dir FOLDER --output {directory}.")
+    return manifest_source(directory, manifest, image_size, kind,
+                            f"the validation shards of {directory}")
+
+
+def manifest_source(directory: Path, manifest: dict, image_size: int, kind: str,
+                     val_from: str) -> DataSource:
+    """The shards of a checked manifest (``read_manifest``) as a source."""
+    splits = manifest["splits"]
+    val = splits.get("validation")
+    skipped = sum(entry["skipped"] for entry in splits.values())
+    return DataSource(
+        train_examples=record_files(directory, splits["train"], image_size),
+        val_examples=record_files(directory, val, image_size) if val else None,
+        class_names=manifest["classes"], kind=kind, skipped=skipped,
+        val_from=val_from if val else "none (no validation shards)", cached=False)
