@@ -22,6 +22,8 @@ import keras_wrn
 # {empty_class}: an image folder with an empty class folder; {one_per_class}: one image a class;
 # {manifest_NAME}: a TFRecord directory damaged one way (_damaged_records); {yaml_error},
 # {int_keys}, {list_config}: config files that do not parse, have a number as a key, hold a list.
+# {pth_unknown}: a PyTorch checkpoint of no known layout; {pth_resnet56}: the keys and shapes
+# of an akamaster ResNet-56 checkpoint (CIFAR-10).
 CASES = [
     ("train.py", ["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     ("train.py", ["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
@@ -107,8 +109,37 @@ CASES = [
                     "{tmp}/m.keras"], "no checkpoint at"),
     ("convert.py", ["--from", "{text}", "--arch", "resnet-50", "--output", "{tmp}/m.keras"],
      "as a PyTorch checkpoint"),
-    ("convert.py", ["--from", "{text}", "--arch", "preact-resnet-164", "--output",
-                    "{tmp}/m.keras"], "published Lua Torch code only"),
+    ("convert.py", ["--from", "{pth_unknown}", "--arch", "preact-resnet-164", "--output",
+                    "{tmp}/m.keras"], "no PyTorch layout is known for preact_resnet (cifar "
+                                      "stem); layouts exist for"),
+    ("convert.py", ["--from", "{pth_unknown}", "--arch", "resnet-20", "--output",
+                    "{tmp}/m.keras"], "the checkpoint's keys (features.0.weight, head.weight) "
+                                      "fit no single PyTorch layout of resnet (cifar stem); "
+                                      "expected one of akamaster (linear), dxy (conv_1_3x3), "
+                                      "chenyaofo (fc)"),
+    ("convert.py", ["--from", "{pth_resnet56}", "--arch", "resnet-20", "--output",
+                    "{tmp}/m.keras"], "the checkpoint has 9-9-9 blocks per stage, resnet_20 "
+                                      "3-3-3; build the model of the checkpoint's depth."),
+    ("convert.py", ["--from", "{pth_resnet56}", "--arch", "resnet-56", "--output",
+                    "{tmp}/m.keras", "--num-classes", "100"],
+     "linear.weight has shape (10, 64), which does not fit layer classifier ((64, 100)"),
+    ("convert.py", ["--from", "{pth_resnet56}", "--arch", "resnet-56", "--output",
+                    "{tmp}/m.keras", "--layout", "chenyaofo"],
+     "layer2.0.downsample.0.weight (for layer stage2_block1_proj) is not in the checkpoint; is "
+     "it a chenyaofo checkpoint"),
+    ("convert.py", ["--from", "{pth_resnet56}", "--arch", "resnet-56", "--output",
+                    "{tmp}/m.keras", "--layout", "akamster"], "layout 'akamster' is not one "
+                                                              "of resnet's (cifar stem): "
+                                                              "akamaster, dxy, chenyaofo."),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-20", "--output", "{tmp}/m.keras",
+                    "--mean", "0.5,0.5"], "--mean takes three numbers R,G,B, got '0.5,0.5'."),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-20", "--output", "{tmp}/m.keras",
+                    "--mean", "125.3,123,113.9"], "--mean 125.3,123,113.9 is in 0-255 pixels; "
+                                                  "add --pixel-scale 255"),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-20", "--output", "{tmp}/m.keras",
+                    "--std", "0.2,0,0.2"], "--std must be > 0 per channel, got 0.2,0,0.2."),
+    ("convert.py", ["--from", "{text}", "--arch", "resnet-20", "--output", "{tmp}/m.keras",
+                    "--pixel-scale", "255"], "--pixel-scale says the scale of --mean/--std"),
     ("convert.py", ["--from", "{text}", "--arch", "resnet-50", "--output", "{tmp}/m.h5"],
      "must end in .keras"),
     ("tune.py", ["--arch", "wrn-28-10", "--output-dir", "{tmp}/t"], "--arch takes a family"),
@@ -203,7 +234,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     for name, content in configs.items():
         (root / f"{name}.yaml").write_text(content)
     return {"text": text, "pb": pb, "image": image, "model": model, "images": images,
-            "old": old, "empty_class": empty_class,
+            "old": old, "empty_class": empty_class, **_checkpoints(root),
             "one_per_class": write_image_folder(root / "one_per_class", classes=2, per_class=1,
                                                 size=8),
             **{name: root / f"{name}.yaml" for name in configs},
@@ -244,6 +275,34 @@ def _damaged_records(root: Path, images: Path) -> dict[str, Path]:
     return folders
 
 
+def _checkpoints(root: Path) -> dict[str, Path]:
+    """PyTorch checkpoint files, if torch (the `convert` extra) is installed."""
+    try:
+        import torch
+    except ModuleNotFoundError:
+        return {}
+    unknown, resnet56 = root / "unknown.pth", root / "resnet56.th"
+    torch.save({"net": {"features.0.weight": torch.zeros(16, 3, 3, 3),
+                        "head.weight": torch.zeros(10, 64)}}, unknown)
+    def bn(name: str, width: int) -> dict:
+        return {f"{name}.{part}": torch.zeros(width)
+                for part in ("weight", "bias", "running_mean", "running_var")}
+
+    state = {"conv1.weight": torch.zeros(16, 3, 3, 3), **bn("bn1", 16),
+             "linear.weight": torch.zeros(10, 64), "linear.bias": torch.zeros(10)}
+    inputs = 16
+    for stage, width in enumerate((16, 32, 64), 1):
+        for index in range(9):
+            block = f"layer{stage}.{index}"
+            state.update({f"{block}.conv1.weight": torch.zeros(width, inputs, 3, 3),
+                          f"{block}.conv2.weight": torch.zeros(width, width, 3, 3),
+                          **bn(f"{block}.bn1", width), **bn(f"{block}.bn2", width)})
+            inputs = width
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}, "best_prec1": 93.4},
+               resnet56)
+    return {"pth_unknown": unknown, "pth_resnet56": resnet56}
+
+
 def _snapshot(folder: Path) -> dict[str, tuple[int, int] | None]:
     """Every path under ``folder``, with size and modification time for files."""
     return {str(p.relative_to(folder)): None if p.is_dir() else
@@ -264,6 +323,8 @@ def test_bad_input_is_one_line_and_writes_nothing(app, args, expected, inputs, t
     locked.mkdir()
     (locked / ".lock").write_text(f'{{"pid": {os.getppid()}, "host": "{socket.gethostname()}"}}')
     names = {"tmp": str(work), "locked": str(locked), **{k: str(v) for k, v in inputs.items()}}
+    if "{pth_" in " ".join(args) and "pth_unknown" not in names:
+        pytest.skip("the PyTorch checkpoints need torch")
     args = [a.format(**names) for a in args]
     expected = expected.format(**names)
     if app == "export.py" and "--export-dir" not in args:

@@ -59,6 +59,7 @@ def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
     StochasticDepth(0.25, mode="sample", seed=3),
     SeparatedStochasticDepth(0.5, shared_channels=4, seed=1),
     ChannelZeroPad(6),
+    ChannelZeroPad(6, before=2),
     StochasticResidual(
         keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(3, 3, padding="same")]),
         StochasticDepth(0.5, seed=2),
@@ -76,3 +77,7 @@ def test_channel_zero_pad_appends_zeros():
     assert out.shape == (2, 3, 3, 7)
     np.testing.assert_array_equal(out[..., :4], x)
     assert not out[..., 4:].any()
+    out = np.asarray(ChannelZeroPad(2, before=2)(x))  # as option A in PyTorch ports
+    assert out.shape == (2, 3, 3, 8)
+    np.testing.assert_array_equal(out[..., 2:6], x)
+    assert not out[..., :2].any() and not out[..., 6:].any()

@@ -5,7 +5,9 @@ not fit is a one-line error naming the key.
 
 The PyTorch models are written here with the layouts' exact module names: torchvision's ResNet
 (torchvision itself is not installable beside the CPU build of torch used here),
-dyhan0920/PyramidNet-PyTorch and szagoruyko/wide-residual-networks' functional code."""
+dyhan0920/PyramidNet-PyTorch, szagoruyko/wide-residual-networks' functional code and the CIFAR
+ResNets of akamaster/pytorch_resnet_cifar10, D-X-Y/ResNeXt-DenseNet and
+chenyaofo/pytorch-cifar-models, each saved as its training script saves it."""
 
 from __future__ import annotations
 
@@ -254,6 +256,152 @@ def wrn_forward(x, params, depth: int, training: bool):
     return functional.linear(x.flatten(1), params["fc.weight"], params["fc.bias"])
 
 
+# --- CIFAR ResNets: akamaster/pytorch_resnet_cifar10 (option A, zeros on both sides), -------
+# D-X-Y/ResNeXt-DenseNet (DownsampleA: zeros appended), chenyaofo/pytorch-cifar-models (B)
+
+
+class LambdaLayer(nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x):
+        return self.function(x)
+
+
+class AkamasterBlock(nn.Module):
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:  # option A: planes // 4 zero channels each side
+            self.shortcut = LambdaLayer(lambda x: functional.pad(
+                x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4), "constant", 0))
+
+    def forward(self, x):
+        out = functional.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return functional.relu(out + self.shortcut(x))
+
+
+class AkamasterResNet(nn.Module):
+    def __init__(self, num_blocks, num_classes=10):
+        super().__init__()
+        self.in_planes = 16
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = self._make_layer(16, num_blocks, 1)
+        self.layer2 = self._make_layer(32, num_blocks, 2)
+        self.layer3 = self._make_layer(64, num_blocks, 2)
+        self.linear = nn.Linear(64, num_classes)
+
+    def _make_layer(self, planes, num_blocks, stride):
+        layers = []
+        for s in [stride] + [1] * (num_blocks - 1):
+            layers.append(AkamasterBlock(self.in_planes, planes, s))
+            self.in_planes = planes
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = functional.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        out = functional.avg_pool2d(out, out.size()[3])
+        return self.linear(out.view(out.size(0), -1))
+
+
+class DownsampleA(nn.Module):
+    def __init__(self, stride):
+        super().__init__()
+        self.avg = nn.AvgPool2d(kernel_size=1, stride=stride)
+
+    def forward(self, x):
+        x = self.avg(x)
+        return torch.cat((x, x.mul(0)), 1)
+
+
+class DxyBlock(nn.Module):
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv_a = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn_a = nn.BatchNorm2d(planes)
+        self.conv_b = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn_b = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = self.bn_b(self.conv_b(functional.relu(self.bn_a(self.conv_a(x)))))
+        residual = x if self.downsample is None else self.downsample(x)
+        return functional.relu(residual + out)
+
+
+class DxyResNet(nn.Module):
+    def __init__(self, depth, num_classes):
+        super().__init__()
+        blocks = (depth - 2) // 6
+        self.conv_1_3x3 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn_1 = nn.BatchNorm2d(16)
+        self.inplanes = 16
+        self.stage_1 = self._make_layer(16, blocks, 1)
+        self.stage_2 = self._make_layer(32, blocks, 2)
+        self.stage_3 = self._make_layer(64, blocks, 2)
+        self.avgpool = nn.AvgPool2d(8)
+        self.classifier = nn.Linear(64, num_classes)
+
+    def _make_layer(self, planes, blocks, stride):
+        downsample = DownsampleA(stride) if stride != 1 or self.inplanes != planes else None
+        layers = [DxyBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        layers += [DxyBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = functional.relu(self.bn_1(self.conv_1_3x3(x)))
+        x = self.avgpool(self.stage_3(self.stage_2(self.stage_1(x))))
+        return self.classifier(x.view(x.size(0), -1))
+
+
+class ChenyaofoResNet(TorchvisionResNet):
+    """torchvision's names and blocks on a 3x3 stem of 16 channels and three stages."""
+
+    def __init__(self, layers, num_classes=10):
+        nn.Module.__init__(self)
+        self.inplanes = 16
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = self._make_layer(TorchvisionBasic, 16, layers[0])
+        self.layer2 = self._make_layer(TorchvisionBasic, 32, layers[1], 2)
+        self.layer3 = self._make_layer(TorchvisionBasic, 64, layers[2], 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def _data_parallel(state: dict) -> dict:
+    return {f"module.{k}": v for k, v in state.items()}
+
+
+def _as_akamaster_saves(module: nn.Module) -> dict:
+    return {"state_dict": _data_parallel(module.state_dict()), "best_prec1": 91.73}
+
+
+def _as_dxy_saves(module: nn.Module) -> dict:
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1, momentum=0.9)
+    return {"epoch": 164, "arch": "resnet20", "state_dict": _data_parallel(module.state_dict()),
+            "optimizer": optimizer.state_dict()}
+
+
+def _as_chenyaofo_saves(module: nn.Module) -> dict:
+    return module.state_dict()  # the released files: torch.hub's plain state dicts
+
+
 # --- the comparisons --------------------------------------------------------------------------
 
 
@@ -371,10 +519,9 @@ def test_a_checkpoint_that_does_not_fit_is_one_line_naming_the_key(tmp_path):
     state = reference.state_dict()
     path = tmp_path / "resnet18.pth"
     torch.save(state, path)
-    with pytest.raises(WeightsError, match=r"^layer1\.2\.conv1\.weight \(for layer "
-                                           r"stage1_block3_conv1\) is not in the checkpoint; "
-                                           r"is it a torchvision checkpoint") as err:
-        keras_wrn.build_model("resnet-34", weights=str(path))  # 3-4-6-3 basic blocks
+    with pytest.raises(WeightsError, match=r"^the checkpoint has 2-2-2-2 blocks per stage, "
+                                           r"resnet_34 3-4-6-3;") as err:
+        keras_wrn.build_model("resnet-34", weights=str(path))
     assert "\n" not in str(err.value)
     with pytest.raises(WeightsError, match=r"^fc\.weight has shape \(1000, 512\), which does "
                                            r"not fit layer classifier \(\(512, 10\)"):
@@ -388,7 +535,9 @@ def test_a_checkpoint_that_does_not_fit_is_one_line_naming_the_key(tmp_path):
         load_torch_state(model, read_state_dict(path), LAYOUTS["torchvision"])
     assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(before, model.weights,
                                                                 strict=True))  # untouched
-    with pytest.raises(WeightsError, match="published Lua Torch code only"):
+    with pytest.raises(WeightsError, match=r"^no PyTorch layout is known for preact_resnet "
+                                           r"\(cifar stem\); layouts exist for .*; resnet "
+                                           r"\(cifar, imagenet\); wrn \(cifar\)\.$"):
         keras_wrn.build_model("preact-resnet-164", weights=str(path))
     (tmp_path / "notes.pth").write_text("not a checkpoint")
     with pytest.raises(WeightsError, match=r"cannot read .*notes\.pth as a PyTorch checkpoint"):
@@ -411,3 +560,126 @@ def test_convert_app_writes_a_keras_file_with_the_checkpoints_function(tmp_path)
     with torch.no_grad():
         _assert_same_logits(keras.models.load_model(out)(images, training=False),
                             reference.eval()(_torch_input(images, IMAGENET_MEAN, IMAGENET_STD)))
+
+
+# (PyTorch model, how its training script saves it, file name, its transforms.Normalize on
+# 0-1 pixels, the layout detected)
+_IMAGENET_UNIT = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+_CIFAR10_DXY = (tuple(m / 255 for m in (125.3, 123.0, 113.9)),
+                tuple(s / 255 for s in (63.0, 62.1, 66.7)))
+_CIFAR100_DXY = (tuple(m / 255 for m in (129.3, 124.1, 112.4)),
+                 tuple(s / 255 for s in (68.2, 65.4, 70.4)))
+_CIFAR10_CHENYAOFO = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+_CIFAR100_CHENYAOFO = ((0.507, 0.4865, 0.4409), (0.2673, 0.2564, 0.2761))
+CIFAR_CHECKPOINTS = {
+    "akamaster-resnet-20": (lambda: AkamasterResNet(3), _as_akamaster_saves, "resnet20.th",
+                            _IMAGENET_UNIT, "akamaster"),
+    "dxy-resnet-20": (lambda: DxyResNet(20, 10), _as_dxy_saves, "checkpoint.pth.tar",
+                      _CIFAR10_DXY, "dxy"),
+    "dxy-resnet-20-cifar100": (lambda: DxyResNet(20, 100), _as_dxy_saves, "checkpoint.pth.tar",
+                               _CIFAR100_DXY, "dxy"),
+    "chenyaofo-resnet-20": (lambda: ChenyaofoResNet([3, 3, 3]), _as_chenyaofo_saves,
+                            "cifar10_resnet20.pt", _CIFAR10_CHENYAOFO, "chenyaofo"),
+    "chenyaofo-resnet-20-cifar100": (lambda: ChenyaofoResNet([3, 3, 3], 100),
+                                     _as_chenyaofo_saves, "cifar100_resnet20.pt",
+                                     _CIFAR100_CHENYAOFO, "chenyaofo"),
+}
+
+
+def _unit_input(images: np.ndarray, mean, std) -> torch.Tensor:
+    """ToTensor (0-1 pixels), then Normalize(mean, std) as the training scripts write it."""
+    return _torch_input(images, np.array(mean) * 255, np.array(std) * 255)
+
+
+def _saved(case: str, tmp_path, seed: int = 0):
+    """The case's PyTorch model (random weights and batch-norm statistics) and its file."""
+    make, save, file_name, _, _ = CIFAR_CHECKPOINTS[case]
+    torch.manual_seed(seed)
+    reference = make()
+    _randomise_batch_norms(reference, seed=seed + 1)
+    path = tmp_path / file_name
+    torch.save(save(reference), path)
+    return reference, path
+
+
+@pytest.mark.parametrize("case", list(CIFAR_CHECKPOINTS))
+def test_a_community_cifar_resnet_checkpoint_is_detected_and_converts_to_its_function(
+        case, tmp_path):
+    *_, (mean, std), layout = CIFAR_CHECKPOINTS[case]
+    reference, path = _saved(case, tmp_path)
+    assert layout_for("resnet", "cifar", read_state_dict(path)).name == layout
+    model = keras_wrn.build_model("resnet-20", weights=str(path))
+    images = _images(32, batch=2)
+    with torch.no_grad():
+        _assert_same_logits(model(images, training=False),
+                            reference.eval()(_unit_input(images, mean, std)))
+        _assert_same_logits(model(images, training=True),
+                            reference.train()(_unit_input(images, mean, std)))
+
+
+def test_the_cifar_shortcuts_have_the_parameters_of_their_pytorch_networks():
+    """Option A (either padding) has none; option B adds a 1x1 projection and a batch norm at
+    each of the two stage changes: 269,722 + (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)."""
+
+    def trainable(model) -> int:
+        return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+    def torch_count(module) -> int:
+        return sum(p.numel() for p in module.parameters())
+
+    assert trainable(keras_wrn.build_model("resnet-20", shortcut="b")) == 272_474 == \
+        torch_count(ChenyaofoResNet([3, 3, 3]))
+    assert trainable(keras_wrn.build_model("resnet-20", shortcut="a_both")) == 269_722 == \
+        torch_count(AkamasterResNet(3)) == torch_count(DxyResNet(20, 10))
+
+
+def test_a_cifar_checkpoint_that_does_not_fit_is_one_line_saying_what_was_expected(tmp_path):
+    path = tmp_path / "resnet56.th"
+    torch.save(_as_akamaster_saves(AkamasterResNet(9)), path)
+    with pytest.raises(WeightsError, match=r"^the checkpoint has 9-9-9 blocks per stage, "
+                                           r"resnet_20 3-3-3; build the model of the "
+                                           r"checkpoint's depth\.$"):
+        keras_wrn.build_model("resnet-20", weights=str(path))
+    with pytest.raises(WeightsError, match=r"^resnet-56: the network of akamaster checkpoints "
+                                           r"has shortcut 'a_both', not 'b'\.$"):
+        keras_wrn.build_model("resnet-56", weights=str(path), shortcut="b")
+    torch.save(ChenyaofoResNet([3, 3, 3], 100).state_dict(), path)
+    with pytest.raises(WeightsError, match=r"^fc\.weight has shape \(100, 64\), which does not "
+                                           r"fit layer classifier \(\(64, 10\)"):
+        keras_wrn.build_model("resnet-20", weights=str(path), num_classes=10)
+    torch.save({"net": {"features.0.weight": torch.zeros(16, 3, 3, 3),
+                        "head.weight": torch.zeros(10, 64)}, "acc": 93.1}, path)
+    with pytest.raises(WeightsError) as err:
+        keras_wrn.build_model("resnet-20", weights=str(path))
+    assert str(err.value) == (
+        "the checkpoint's keys (features.0.weight, head.weight) fit no single PyTorch layout of "
+        "resnet (cifar stem); expected one of akamaster (linear), dxy (conv_1_3x3), chenyaofo "
+        "(fc); name it (--layout, weights_layout=) if it is one.")
+    with pytest.raises(WeightsError, match=r"^layout 'torchvision' is not one of resnet's "
+                                           r"\(cifar stem\): akamaster, dxy, chenyaofo\.$"):
+        keras_wrn.build_model("resnet-20", weights=str(path), weights_layout="torchvision")
+
+
+def test_convert_app_detects_a_cifar_layout_and_takes_another_normalisation(tmp_path):
+    reference, path = _saved("akamaster-resnet-20", tmp_path, seed=5)
+    out = tmp_path / "resnet20.keras"
+    result = call_app("convert.py", "--from", path, "--arch", "resnet-20", "--output", out)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["layout"], report["num_classes"]) == ("akamaster", 10)
+    np.testing.assert_allclose(report["mean"], IMAGENET_MEAN)
+    images = _images(32, batch=2)
+    with torch.no_grad():
+        _assert_same_logits(keras.models.load_model(out)(images, training=False),
+                            reference.eval()(_unit_input(images, *_IMAGENET_UNIT)))
+    # A fine-tuned copy fed other statistics: the flags say which (here in 0-255 pixels).
+    call_app("convert.py", "--from", path, "--arch", "resnet", "--depth", "20", "--output", out,
+             "--layout", "akamaster", "--mean", "127.5,127.5,127.5", "--std", "64,64,64",
+             "--pixel-scale", "255")
+    with torch.no_grad():
+        _assert_same_logits(keras.models.load_model(out)(images, training=False),
+                            reference(_unit_input(images, (0.5,) * 3, (64 / 255,) * 3)))
+
+
+def test_convert_help_lists_every_layout():
+    result = call_app("convert.py", "--help")
+    assert all(f"\n  {name} " in result.stdout for name in LAYOUTS), result.stdout

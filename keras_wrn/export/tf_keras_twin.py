@@ -27,15 +27,16 @@ TWIN_TOLERANCE = 1e-3  # max |logit difference| between the Keras 3 model and it
 class TwinChannelZeroPad(tf_keras.layers.Layer):
     """tf_keras ChannelZeroPad."""
 
-    def __init__(self, pad: int, **kwargs):
+    def __init__(self, pad: int, before: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.pad = pad
+        self.before = before
 
     def call(self, inputs):
-        return tf.pad(inputs, [[0, 0], [0, 0], [0, 0], [0, self.pad]])
+        return tf.pad(inputs, [[0, 0], [0, 0], [0, 0], [self.before, self.pad]])
 
     def get_config(self):
-        return {**super().get_config(), "pad": self.pad}
+        return {**super().get_config(), "pad": self.pad, "before": self.before}
 
 
 @tf_keras.utils.register_keras_serializable(package="keras_wrn_twin")
@@ -100,7 +101,7 @@ def _twin_layer(layer: keras.layers.Layer) -> tf_keras.layers.Layer:
         return layers.Normalization(mean=np.asarray(layer.mean).ravel(),
                                variance=np.asarray(layer.variance).ravel(), name=name)
     if isinstance(layer, ChannelZeroPad):
-        return TwinChannelZeroPad(layer.pad, name=name)
+        return TwinChannelZeroPad(layer.pad, layer.before, name=name)
     if isinstance(layer, SeparatedStochasticDepth):
         return TwinStochasticDepth(layer.rate, layer.mode, layer.shared_channels, name=name)
     if isinstance(layer, StochasticDepth):

@@ -70,7 +70,8 @@ class Family:
     imagenet_recipe: str | None = None  # the default recipe with the ImageNet stem
     recipes: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     space: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # tuning, own keys
-    torch_layouts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # stem -> name
+    # stem -> names of the PyTorch layouts its checkpoints come in (keras_wrn.weights.LAYOUTS)
+    torch_layouts: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     presets: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # over the hparams'
     fixed: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # not the user's to set

@@ -173,7 +173,7 @@ _PYRAMIDNET = Family(
              "pyramidnet-imagenet": IMAGENET_RECIPE},
     space={"blocks_per_stage": {"min": 1, "max": 3}, "alpha": {"min": 12, "max": 96, "step": 12},
            "bottleneck": [False, True]},
-    torch_layouts={"cifar": "pyramidnet-pytorch", "imagenet": "pyramidnet-pytorch"},
+    torch_layouts={"cifar": ("pyramidnet-pytorch",), "imagenet": ("pyramidnet-pytorch",)},
     presets=PRESETS, fixed={"separated": False},
 )
 # Yamada, Iwamura & Kise 2016: plain drop (the baseline) and separated drop, p_L = 0.5.

@@ -122,25 +122,34 @@ def deep_graphs(depth: int = 2000) -> Iterator[None]:
 
 
 def build_model(name: str, *, num_classes: int | None = None,
-                input_shape: Sequence[int] | None = None, weights: str | None = None,
-                **hparams: Any) -> keras.Model:
+                input_shape: Sequence[int] | None = None,
+                weights: str | Mapping[str, Any] | None = None,
+                weights_layout: str | None = None, **hparams: Any) -> keras.Model:
     """Builds a family (hyperparameters as keywords) or a preset (keywords override it).
 
     ``num_classes`` defaults to the preset's (1000 for ImageNet presets) or 10; ``input_shape``
     to the preset's or (32, 32, 3). Models take raw 0-255 RGB pixels and return logits.
-    ``weights``: a PyTorch checkpoint in the authors' layout (``keras_wrn.weights``), whose
-    classifier then sets ``num_classes`` unless it is given.
+    ``weights``: a PyTorch checkpoint (a path, or its arrays from
+    ``keras_wrn.weights.read_state_dict``) in one of the family's layouts, detected from its
+    keys unless ``weights_layout`` names it; the layout and classifier then set the network's
+    options (e.g. ResNet's ``shortcut``), ``num_classes`` and the input mean/std unless given.
     """
     state = layout = None
     if weights is not None:
-        from keras_wrn.weights import layout_for, read_state_dict
+        from keras_wrn.weights import WeightsError, layout_for, read_state_dict
 
         family, values = resolve(name, **hparams)
-        layout = layout_for(family, values.get("stem", "cifar"))
-        state = read_state_dict(weights)
-        classifier = state.get(layout.prefix("classifier") + ".weight")
-        if num_classes is None and classifier is not None:
-            num_classes = int(classifier.shape[0])
+        state = weights if isinstance(weights, Mapping) else read_state_dict(weights)
+        layout = layout_for(family, values.get("stem", "cifar"), state, weights_layout)
+        implied = layout.implied(state)
+        for key, value in layout.hparams.items():
+            if values.get(key) not in (None, value):
+                raise WeightsError(f"{name}: the network of {layout.name} checkpoints has "
+                                   f"{key} {value!r}, not {values[key]!r}.")
+        if num_classes is None:
+            num_classes = implied.get("num_classes")
+        hparams = {**implied, **{k: v for k, v in hparams.items() if v is not None}}
+        hparams.pop("num_classes", None)
     check(name, num_classes=num_classes, input_shape=input_shape, **hparams)
     family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
                                      **hparams)

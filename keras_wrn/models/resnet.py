@@ -1,10 +1,13 @@
 """ResNet (He, Zhang, Ren & Sun 2015), post-activation.
 
 CIFAR (``stem="cifar"``): depth 6n+2, basic blocks of 16/32/64 channels and the paper's option-A
-shortcut (stride-2 subsampling and zero-padded channels, no parameters). ImageNet
-(``stem="imagenet"``): 7x7 stem and 4 stages, basic blocks for 18/34 layers and bottlenecks for
-50/101/152, 1x1 projection shortcuts (option B) with the stride on the 3x3 convolution, as in
-torchvision. ``drop_rate`` > 0 gives ResDrop (Huang et al. 2016).
+shortcut (stride-2 subsampling and zero channels appended, no parameters); ``shortcut="a_both"``
+splits the zero channels before and after (as PyTorch ports often write option A) and
+``shortcut="b"`` projects with a 1x1 convolution and batch norm where the shape changes (option
+B), so the community's PyTorch checkpoints load. ImageNet (``stem="imagenet"``): 7x7 stem and 4
+stages, basic blocks for 18/34 layers and bottlenecks for 50/101/152, 1x1 projection shortcuts
+(option B) with the stride on the 3x3 convolution, as in torchvision. ``drop_rate`` > 0 gives
+ResDrop (Huang et al. 2016).
 """
 
 from __future__ import annotations
@@ -29,11 +32,16 @@ from keras_wrn.models.stages import (
 DEPTH = CifarDepth(basic=2)
 
 
-def _option_a_shortcut(x, channels: int, stride: int, name: str):
+SHORTCUTS = ("a", "a_both", "b")
+
+
+def _option_a_shortcut(x, channels: int, stride: int, both_sides: bool, name: str):
     if stride != 1:
         x = keras.layers.MaxPooling2D(1, stride, name=f"{name}_subsample")(x)
     if channels > x.shape[-1]:
-        x = ChannelZeroPad(channels - x.shape[-1], name=f"{name}_pad")(x)
+        zeros = channels - x.shape[-1]
+        before = zeros // 2 if both_sides else 0
+        x = ChannelZeroPad(zeros - before, before, name=f"{name}_pad")(x)
     return x
 
 
@@ -44,7 +52,7 @@ def _projection_shortcut(x, channels: int, stride: int, sync_bn: bool, name: str
                      f"{name}_proj_bn", sync_bn)
 
 
-def _resnet_block(x, blk: Block, bottleneck: bool, projection: bool):
+def _resnet_block(x, blk: Block, bottleneck: bool, shortcut: str):
     width, stride, sync_bn, name = blk.width, blk.stride, blk.sync_bn, blk.name
     out_channels = width * (BOTTLENECK_EXPANSION if bottleneck else 1)
 
@@ -60,33 +68,38 @@ def _resnet_block(x, blk: Block, bottleneck: bool, projection: bool):
                                   f"{name}_bn1", sync_bn), f"{name}_relu1")
         return common.bn(common.conv(y, width, 3, name=f"{name}_conv2"), f"{name}_bn2", sync_bn)
 
-    if projection:
-        shortcut = _projection_shortcut(x, out_channels, stride, sync_bn, name)
+    if shortcut == "b":
+        path = _projection_shortcut(x, out_channels, stride, sync_bn, name)
     else:
-        shortcut = _option_a_shortcut(x, out_channels, stride, name)
-    y = common.residual(x, shortcut, branch, rate=blk.rate, mode=blk.mode, name=name,
+        path = _option_a_shortcut(x, out_channels, stride, shortcut == "a_both", name)
+    y = common.residual(x, path, branch, rate=blk.rate, mode=blk.mode, name=name,
                         seed=blk.seed)
     return common.relu(y, f"{name}_out")
 
 
-def layout(depth: int, bottleneck: bool | None,
-           stem: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], bool]:
-    """Blocks per stage, stage widths, stage strides and block type; ValueError if impossible."""
+def layout(depth: int, bottleneck: bool | None, stem: str, shortcut: str | None = None,
+           ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], bool, str]:
+    """Blocks per stage, stage widths, stage strides, block type and shortcut; ValueError if
+    impossible."""
     if stem == "cifar":
         if bottleneck:
             raise ValueError("CIFAR ResNet uses basic blocks; use preact_resnet for bottlenecks.")
         n = DEPTH.blocks(depth)
-        return (n, n, n), (16, 32, 64), (1, 2, 2), False
+        return (n, n, n), (16, 32, 64), (1, 2, 2), False, shortcut or "a"
     if stem == "imagenet":
+        if shortcut not in (None, "b"):
+            raise ValueError(f"the ImageNet ResNet has projection shortcuts (b), got shortcut "
+                             f"{shortcut!r}.")
         bottleneck = imagenet_bottleneck(depth, bottleneck)
-        return imagenet_stages(depth), (64, 128, 256, 512), (1, 2, 2, 2), bottleneck
+        return imagenet_stages(depth), (64, 128, 256, 512), (1, 2, 2, 2), bottleneck, "b"
     raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}.")
 
 
 def build_resnet(hp: dict[str, Any]) -> keras.Model:
     """ResNet for CIFAR (6n+2) or ImageNet (18/34/50/101/152) from resolved hyperparameters."""
     stem, sync_bn = hp["stem"], hp["sync_bn"]
-    stages, widths, strides, bottleneck = layout(hp["depth"], hp["bottleneck"], stem)
+    stages, widths, strides, bottleneck, shortcut = layout(hp["depth"], hp["bottleneck"], stem,
+                                                           hp["shortcut"])
 
     def stem_layers(x):
         if stem == "cifar":
@@ -99,13 +112,16 @@ def build_resnet(hp: dict[str, Any]) -> keras.Model:
     return build_network(
         hp, stem=stem, stem_layers=stem_layers, stages=stages, strides=strides,
         widths=block_widths(stages, widths), final_preact=False,
-        block=lambda x, blk: _resnet_block(x, blk, bottleneck, projection=stem == "imagenet"))
+        block=lambda x, blk: _resnet_block(x, blk, bottleneck, shortcut))
 
 
 HPARAMS = (
     Hparam("depth", 110, "total depth", low=1, flag=True),
     BOTTLENECK,
     STEM,
+    Hparam("shortcut", None, "a: subsampling and zero channels appended (CIFAR default); "
+           "a_both: zero channels before and after; b: 1x1 projections (ImageNet's, and CIFAR "
+           "with a projection where the shape changes)", type=str, choices=SHORTCUTS),
 )
 
 # He et al. 2015: LR 0.1 x0.1 at 32k and 48k iterations, 64k in all, batch 128 on a 45k/5k
@@ -163,5 +179,6 @@ register(Family(
     recipe="resnet-cifar", imagenet_recipe="resnet-imagenet",
     recipes={"resnet-cifar": CIFAR_RECIPE, "resnet-imagenet": IMAGENET_RECIPE},
     space={"blocks_per_stage": {"min": 1, "max": 3}},
-    torch_layouts={"imagenet": "torchvision"}, presets=PRESETS,
+    torch_layouts={"cifar": ("akamaster", "dxy", "chenyaofo"), "imagenet": ("torchvision",)},
+    presets=PRESETS,
 ))

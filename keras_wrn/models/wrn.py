@@ -109,5 +109,5 @@ register(Family(
     recipe="wrn-cifar", recipes={"wrn-cifar": RECIPE},
     space={"blocks_per_stage": {"min": 1, "max": 2}, "widen_factor": {"min": 1, "max": 4},
            "dropout": {"min": 0.0, "max": 0.3, "step": 0.1}},
-    torch_layouts={"cifar": "wrn-pytorch"}, presets=PRESETS,
+    torch_layouts={"cifar": ("wrn-pytorch",)}, presets=PRESETS,
 ))

@@ -49,9 +49,21 @@ def _tensors(layer: keras.layers.Layer, layout: Layout) -> list[Tensor]:
     return _DENSE
 
 
+def _check_depth(model: keras.Model, state: dict[str, np.ndarray], layout: Layout) -> None:
+    """A checkpoint of another depth is named as such, not by its first missing key."""
+    found = layout.blocks_per_stage(state)
+    expected = layout.blocks_per_stage(layout.prefix(layer.name) + "."
+                                       for layer in weighted_layers(model))
+    if found and found != expected:
+        raise WeightsError(f"the checkpoint has {'-'.join(map(str, found))} blocks per stage, "
+                           f"{model.name} {'-'.join(map(str, expected))}; build the model of "
+                           f"the checkpoint's depth.")
+
+
 def load_torch_state(model: keras.Model, state: dict[str, np.ndarray], layout: Layout) -> None:
     """Assigns ``state`` (PyTorch names, NumPy arrays) to ``model``. Raises WeightsError naming
-    the first missing, misshapen or unused key; nothing is assigned then."""
+    another depth, or the first missing, misshapen or unused key; nothing is assigned then."""
+    _check_depth(model, state, layout)
     assignments, used = [], set()
     for layer in weighted_layers(model):
         prefix = layout.prefix(layer.name)

@@ -14,13 +14,15 @@ class WeightsError(ValueError):
 
 
 def _unwrap(checkpoint: Any) -> dict[str, Any]:
-    """The tensors of a checkpoint: a state dict, or one under ``state_dict`` (the PyramidNet
-    authors' training script) or ``params`` (+ ``stats``: the WRN authors' functional code)."""
+    """The tensors of a checkpoint: a state dict, or one under ``state_dict`` (the PyramidNet,
+    akamaster and D-X-Y training scripts), ``model`` or ``net`` (other training scripts' beside
+    their epoch and accuracy) or ``params`` (+ ``stats``: the WRN authors' functional code)."""
     if not isinstance(checkpoint, dict):
         raise WeightsError(f"the checkpoint holds a {type(checkpoint).__name__}, not a state "
                            f"dict; save model.state_dict().")
-    if isinstance(checkpoint.get("state_dict"), dict):
-        return checkpoint["state_dict"]
+    for key in ("state_dict", "model", "net"):
+        if isinstance(checkpoint.get(key), dict):
+            return checkpoint[key]
     if isinstance(checkpoint.get("params"), dict):
         return {**checkpoint["params"], **(checkpoint.get("stats") or {})}
     return checkpoint
