@@ -16,43 +16,76 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # user set wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-INTERRUPTED_EXIT_CODE = 130  # as a shell reports a process stopped by Ctrl-C
+# Seconds an app has to stop after SIGTERM or Ctrl-C before it exits at once, stuck or not
+# (train.py's run takes --stop-grace).
+STOP_GRACE = 60.0
 # Optional dependencies (setup.cfg's extras), by the module an app found missing.
 EXTRAS = {"keras_tuner": "tune", "sklearn": "tune", "tensorboard": "tune",
           "tensorflow_model_optimization": "optimize", "tf_keras": "optimize",
           "ai_edge_litert": "litert", "torch": "convert", "matplotlib": "analysis"}
 
 
+# The stop signals the running app (guarded) received: what ended it, when fail() is reached
+# after code on the way swallowed one.
+_RUNNING = []
+
+
 def fail(message: str, code: int = 2) -> None:
-    """Prints ``error: message`` on stderr and exits (status 2: bad input)."""
+    """Prints ``error: message`` on stderr and exits (status 2: bad input); after a stop
+    signal, raises that instead."""
+    for stops in _RUNNING:
+        stops.check()
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
 
 def guarded(main):
-    """An app's ``main``: Ctrl-C exits 130; a path the system refuses (permissions, a full or
-    read-only disk) and an optional dependency not installed exit 2; each with one line on
-    stderr instead of a traceback."""
+    """An app's ``main``: Ctrl-C exits 130 and SIGTERM 143, even when code on the way swallowed
+    the signal, and within ``STOP_GRACE`` seconds even when stuck inside TensorFlow; a path the
+    system refuses (permissions, a full or read-only disk) and an optional dependency not
+    installed exit 2; each with one line on stderr instead of a traceback."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> None:
-        try:
-            main(argv)
-        except KeyboardInterrupt:
-            print("interrupted (Ctrl-C)", file=sys.stderr)
-            raise SystemExit(INTERRUPTED_EXIT_CODE) from None
-        except ModuleNotFoundError as err:
-            root = (err.name or "").split(".")[0]
-            if root not in EXTRAS:
-                raise
-            fail(f"this needs {root}, which is not installed: pip install "
-                 f"'keras_wrn[{EXTRAS[root]}]' (or pip install -r requirements.txt).")
-        except OSError as err:
-            where = f" {err.filename}" if err.filename else ""
-            fail(f"cannot use{where}: {err.strerror or err}; check the path and its "
-                 f"permissions.")
+        # Imports TensorFlow (keras_wrn's __init__) before the arguments are parsed.
+        from keras_wrn.interrupts import LINES, StopSignals, exit_code, stopped_by
+        from keras_wrn.watchdog import Watchdog
+
+        def stop(signum: int) -> None:
+            print(LINES[signum], file=sys.stderr)
+            raise SystemExit(exit_code(signum)) from None
+
+        with StopSignals() as stops, Watchdog(STOP_GRACE, LINES.get):
+            _RUNNING.append(stops)
+            try:
+                _one_line_errors(main, argv)
+            except BaseException as err:
+                signum = stopped_by(err) or stops.received
+                if signum is None:
+                    raise
+                stop(signum)
+            finally:
+                _RUNNING.remove(stops)
+            if stops.received is not None:  # swallowed on the way, and main went on
+                stop(stops.received)
 
     return run
+
+
+def _one_line_errors(main, argv: list[str] | None) -> None:
+    """Runs ``main``, a missing optional dependency or a refused path as one line, exit 2."""
+    try:
+        main(argv)
+    except ModuleNotFoundError as err:
+        root = (err.name or "").split(".")[0]
+        if root not in EXTRAS:
+            raise
+        fail(f"this needs {root}, which is not installed: pip install "
+             f"'keras_wrn[{EXTRAS[root]}]' (or pip install -r requirements.txt).")
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        fail(f"cannot use{where}: {err.strerror or err}; check the path and its "
+             f"permissions.")
 
 
 def add_evaluation_flags(parser) -> None:

@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="training throughput, FLOPs, MFU")
     # The model and runtime flags of apps/train.py, and its global batch size.
     add_config_flags(train, only=[*section_keys("model"), "batch_size", *section_keys("runtime")],
-                     exclude=("output_dir", "checkpoint_steps", "steps_per_epoch",
+                     exclude=("output_dir", "checkpoint_steps", "stop_grace", "steps_per_epoch",
                               "require_gpu", "deterministic"),
                      overrides={"arch": {"required": True},
                                 "batch_size": {"default": 128, "help": "global batch size "

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         format_table,
         model_base,
     )
-    from keras_wrn.training.runs import load_run, load_run_data
+    from keras_wrn.export.exporter import OPTIMIZED_FORMATS
+    from keras_wrn.training.runs import check_classes, load_run, load_run_data
 
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
@@ -141,10 +142,22 @@ def main(argv: list[str] | None = None) -> None:
                 sources[key] = None
         return sources[key]
 
+    def labelled_as_run(data, *flags: tuple[str, str | None]) -> None:
+        """A one-line error unless ``data`` (from the first of ``flags`` given, else the run's
+        own) has the run's classes: its labels are scored, or trained on."""
+        what = next((f"{flag} {value}" for flag, value in flags if value), "the run's own data")
+        try:
+            check_classes(run, data.class_names, what)
+        except ValueError as err:
+            fail(str(err))
+
     try:
         data = ExportData()
         calibration = source(args.calibration_dir, args.calibration_dataset, True)
         if calibration is not None:
+            if any(f in OPTIMIZED_FORMATS for f in formats):  # fine-tunes on its labels
+                labelled_as_run(calibration, ("--calibration-dir", args.calibration_dir),
+                                ("--calibration-dataset", args.calibration_dataset))
             data.calibration, _ = _arrays(calibration.train.shuffle(50_000, seed=0),
                                           args.calibration_examples)
             augmentation = AugmentConfig.from_recipe(run_config)
@@ -156,14 +169,13 @@ def main(argv: list[str] | None = None) -> None:
             data.fine_tune = fine_tune
         evaluation = source(args.eval_data_dir, args.eval_dataset, True)
         if evaluation is not None:
+            labelled_as_run(evaluation, ("--eval-data-dir", args.eval_data_dir),
+                            ("--eval-dataset", args.eval_dataset))
             split = evaluation.train if args.eval_data_dir else evaluation.val
             if split is not None:
                 if args.eval_examples:  # a sample of every class, not the first classes
                     split = split.shuffle(50_000, seed=0)
                 data.eval_images, data.eval_labels = _arrays(split, args.eval_examples)
-            if evaluation.num_classes != model.output_shape[-1]:
-                fail(f"the evaluation data has {evaluation.num_classes} classes, the model "
-                     f"{model.output_shape[-1]}.")
         known = evaluation or calibration
         class_names = run_info.get("class_names") or (
             known.class_names if known else [f"class_{i}" for i in range(model.output_shape[-1])])

@@ -8,7 +8,6 @@ from sources you trust. (.keras files load in Keras' safe mode, which refuses Py
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -52,28 +51,40 @@ def predict(model_path: Path, images: list[str], decoded: list,
         except (ValueError, RuntimeError):
             fail(f"{model_path} is not a TFLite model; pass a .tflite file from apps/export.py.")
         probabilities = _softmax(runner.predict(_resized(decoded, runner.input["shape"][1])))
-        names_file = model_path.parent / "labels.txt"
+        names = _labels_file(model_path.parent / "labels.txt", probabilities.shape[-1])
     elif model_path.suffix == ".keras":
         from keras_wrn.training.runs import load_run
 
         try:
-            model = load_run(model_path).model
+            run = load_run(model_path)  # with the run.json beside it, checked
         except ValueError as err:
             fail(str(err))
-        logits = model.predict(_resized(decoded, model.input_shape[1]), verbose=0)
+        logits = run.model.predict(_resized(decoded, run.model.input_shape[1]), verbose=0)
         probabilities = _softmax(np.asarray(logits))
-        names_file = model_path.parent / "run.json"
+        names = run.info.get("class_names")
     else:
         fail(f"{model_path} is not a SavedModel directory, a .tflite or a .keras file.")
-    count = probabilities.shape[-1]
-    names = [f"class_{i}" for i in range(count)]
-    if names_file.name == "labels.txt" and names_file.is_file():
-        names = names_file.read_text().split("\n")[:count]
-    elif names_file.is_file():
-        names = json.loads(names_file.read_text()).get("class_names", names)
+    names = names or [f"class_{i}" for i in range(probabilities.shape[-1])]
     order = np.argsort(-probabilities, axis=-1)[:, :top]
     return [[(names[i], float(p[i])) for i in row] for row, p in zip(order, probabilities,
                                                                       strict=True)]
+
+
+def _labels_file(path: Path, outputs: int) -> list[str] | None:
+    """The class names of a ``labels.txt`` (one a line; None when there is none), or a
+    one-line error when they are not one per output."""
+    if not path.is_file():
+        return None
+    try:
+        names = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        fail(f"{path} is not text; put the labels.txt exported with the model beside it (one "
+             f"class name a line), or delete it to print class_N.")
+    if len(names) != outputs:
+        fail(f"{path} has {len(names)} labels but the model predicts {outputs} classes; put "
+             f"the labels.txt exported with the model beside it (one class name a line), or "
+             f"delete it to print class_N.")
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 import tensorflow as tf
 from helpers import TINY, TINY_MODEL, call_app, error_line, run_app, write_image_folder
 
 import keras_wrn
+from keras_wrn.export.tflite import convert_keras
 
 # {tmp}: the test's folder; {text}: a text file; {pb}: a folder with a bogus saved_model.pb;
 # {model}: a real (untrained) .keras file; {images}: an image folder; {locked}: a folder
@@ -24,6 +27,10 @@ import keras_wrn
 # {int_keys}, {list_config}: config files that do not parse, have a number as a key, hold a list.
 # {pth_unknown}: a PyTorch checkpoint of no known layout; {pth_resnet56}: the keys and shapes
 # of an akamaster ResNet-56 checkpoint (CIFAR-10).
+# {run}: {model} as a run's model.keras beside its run.json (classes class0, class1, as
+# {images}); {others}: an image folder of two other classes; {notjson}, {notobject},
+# {notstrings}, {miscounted}: {run} with a broken run.json; {tflite}: a .tflite file beside a
+# labels.txt of three labels for its two classes.
 CASES = [
     ("train.py", ["--arch", "pyramidsepdrop-110-a72"], "Did you mean pyramidsepdrop-110-a270"),
     ("train.py", ["--arch", "wrn", "--depth", "27"], "depth 27 is not 6n+4"),
@@ -206,6 +213,33 @@ CASES = [
      "config file {int_keys}: key 1 is not an option name"),
     ("train.py", ["--config", "{list_config}"],
      "config file {list_config} must hold a mapping of option: value"),
+    ("evaluate.py", ["--model", "{notjson}", "--dataset", "synthetic"],
+     "notjson/run.json is not JSON (Expecting property name"),
+    ("evaluate.py", ["--model", "{notobject}/model.keras", "--dataset", "synthetic"],
+     "notobject/run.json must hold a JSON object (the run's facts), not [1, 2]; restore it"),
+    ("export.py", ["--model", "{notstrings}", "--name", "m"],
+     "notstrings/run.json: class_names must be a list of strings, got [0, 1]; restore it"),
+    ("predict.py", ["--model", "{miscounted}/model.keras", "{image}"],
+     "miscounted/run.json names 3 classes but the model beside it predicts 2: they are not one "
+     "run's; restore it from the run, or delete it"),
+    ("lesion.py", ["--model", "{miscounted}", "--dataset", "synthetic", "--output",
+                   "{tmp}/lesion"], "names 3 classes but the model beside it predicts 2"),
+    ("evaluate.py", ["--model", "{run}", "--data-dir", "{others}"],
+     "--data-dir {others} has other classes than the model's run: 'cat', 'dog' where the run "
+     "has 'class0', 'class1' (2 of 2 differ); use images of the run's classes"),
+    ("evaluate.py", ["--model", "{run}", "--dataset", "synthetic"],
+     "--dataset synthetic has 10 classes but the model predicts 2"),
+    ("lesion.py", ["--model", "{run}", "--data-dir", "{others}", "--output", "{tmp}/lesion"],
+     "--data-dir {others} has other classes than the model's run: 'cat', 'dog'"),
+    ("export.py", ["--model", "{run}", "--name", "m", "--formats", "tflite_fp32",
+                   "--eval-data-dir", "{others}"],
+     "--eval-data-dir {others} has other classes than the model's run: 'cat', 'dog'"),
+    ("export.py", ["--model", "{run}", "--name", "m", "--formats", "tflite_pruned_int8",
+                   "--prune", "0.5", "--calibration-dir", "{others}"],
+     "--calibration-dir {others} has other classes than the model's run"),
+    ("predict.py", ["--model", "{tflite}", "{image}"],
+     "labels.txt has 3 labels but the model predicts 2 classes; put the labels.txt exported"),
+    ("train.py", [*TINY, "--stop-grace", "0"], "--stop-grace must be in (0, 86400] seconds"),
 ]
 
 
@@ -227,6 +261,22 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     old = root / "old_config.json"
     old.write_text('{"arch": "resnet", "depth": 8, "dataset": "synthetic", '
                    '"mixed_precision": "bf16"}')
+    others = root / "others"
+    for name, source in (("cat", "class0"), ("dog", "class1")):
+        shutil.copytree(images / source, others / name)
+    runs = {}
+    for name, facts in (("run", '{"class_names": ["class0", "class1"]}'),
+                        ("notjson", "{class_names: [class0, class1]}"),
+                        ("notobject", "[1, 2]"), ("notstrings", '{"class_names": [0, 1]}'),
+                        ("miscounted", '{"class_names": ["a", "b", "c"]}')):
+        runs[name] = root / name
+        runs[name].mkdir()
+        shutil.copy(model, runs[name] / "model.keras")
+        (runs[name] / "run.json").write_text(facts)
+    tflite = root / "litert" / "model.tflite"
+    tflite.parent.mkdir()
+    tflite.write_bytes(convert_keras(keras.models.load_model(model), "tflite_fp32"))
+    (tflite.parent / "labels.txt").write_text("a\nb\nc\n")
     empty_class = write_image_folder(root / "empty_class", classes=2, per_class=2, size=8)
     (empty_class / "class2").mkdir()
     configs = {"yaml_error": "epochs: 2\nlr: [0.1\nbatch_size: 8\n", "int_keys": "1: 2\n",
@@ -234,7 +284,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     for name, content in configs.items():
         (root / f"{name}.yaml").write_text(content)
     return {"text": text, "pb": pb, "image": image, "model": model, "images": images,
-            "old": old, "empty_class": empty_class, **_checkpoints(root),
+            "old": old, "others": others, "tflite": tflite, **runs, "empty_class": empty_class,
+            **_checkpoints(root),
             "one_per_class": write_image_folder(root / "one_per_class", classes=2, per_class=1,
                                                 size=8),
             **{name: root / f"{name}.yaml" for name in configs},
@@ -357,6 +408,26 @@ def test_ctrl_c_anywhere_in_an_app_exits_130_with_one_line(monkeypatch):
                       check=False)
     assert result.returncode == 130
     assert result.stderr.strip() == "interrupted (Ctrl-C)"
+
+
+@pytest.mark.parametrize("swallowed", [False, True], ids=["raised", "swallowed"])
+def test_sigterm_anywhere_in_an_app_exits_143_with_one_line(monkeypatch, swallowed):
+    """Also when the code it arrived in swallowed it and the app went on to fail otherwise."""
+
+    def terminated(*args, **kwargs):
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except BaseException:
+            if not swallowed:
+                raise
+        raise ValueError("no model at x.keras")
+
+    monkeypatch.setattr("keras_wrn.training.runs.load_run", terminated)
+    result = call_app("evaluate.py", "--model", "x.keras", "--dataset", "synthetic",
+                      check=False)
+    assert result.returncode == 143
+    assert result.stderr.strip().splitlines()[-1] == "terminated (SIGTERM)"
+    assert "error:" not in result.stderr
 
 
 def test_a_missing_optional_dependency_is_one_line_naming_its_extra(monkeypatch, tmp_path):

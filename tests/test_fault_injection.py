@@ -3,7 +3,7 @@ write, each time running the same command again: the run finishes, with every ep
 history, and under --deterministic its final weights equal an uninterrupted run's bit for bit.
 The uninterrupted run takes 3 steps per host call (loops of 3, 1 and 2, cut at its checkpoint
 every 4 steps and at the epoch's end), the interrupted one 1: the loop changes nothing
-either."""
+either. A run whose input pipeline hangs exits within --stop-grace of SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import TINY, app_command, app_env, history, run_app
+from helpers import ROOT, TINY, app_command, app_env, history, run_app
 
 import keras_wrn  # noqa: F401  (registers the custom layers for loading)
 
@@ -108,3 +108,62 @@ def test_kill_9_at_20_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_
     for got, want in zip(_weights(out / "model.keras"),
                          _weights(tmp_path / "reference" / "model.keras"), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+# apps/train.py whose input pipeline yields two batches and then blocks forever, as on a hung
+# file system: the main thread waits inside TensorFlow, where no Python signal handler runs.
+STUCK_TRAIN = """
+import os, runpy, sys, time
+import tensorflow as tf
+from keras_wrn.training import trainer
+
+def wait(index):
+    while index >= 2:
+        time.sleep(3600)
+    return index
+
+def stuck(*args, **kwargs):
+    batches = original(*args, **kwargs)
+    gate = tf.data.Dataset.range(2**62).map(lambda i: tf.py_function(wait, [i], tf.int64))
+    return tf.data.Dataset.zip((batches, gate)).map(lambda batch, _: batch)
+
+original, trainer.train_dataset = trainer.train_dataset, stuck
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_run_stuck_in_its_input_pipeline_exits_within_the_stop_grace(signum, tmp_path):
+    """The step never ends, so the run cannot save: --stop-grace after the signal, it exits
+    (143 or 130) with one line naming the checkpoint a rerun resumes from."""
+    out, grace = tmp_path / "run", 3
+    command = app_command("train.py", *TINY, "--image-size", "16", "--epochs", "1",
+                          "--steps-per-epoch", "6", "--checkpoint-steps", "1", "--stop-grace",
+                          grace, "--output-dir", out)
+    process = subprocess.Popen([command[0], "-c", STUCK_TRAIN, *command[1:]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=app_env(PYTHONPATH=str(ROOT)))
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline \
+            and not (out / "checkpoints" / "ckpt-2.index").exists():
+        time.sleep(0.05)
+    time.sleep(1)  # the third step is waiting for its batch
+    signalled = time.monotonic()
+    process.send_signal(signum)
+    try:
+        _, stderr = process.communicate(timeout=grace + 60)
+    finally:
+        process.kill()  # still stuck: a failure, and no process left behind
+    took = time.monotonic() - signalled
+    assert process.returncode == 128 + signum, stderr[-2000:]
+    assert grace <= took < grace + 20, took
+    label = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+    (line,) = [line for line in stderr.splitlines() if line.startswith(label)]
+    assert line == (f"{label}: no training step ended within --stop-grace {grace} s; stopped "
+                    f"without saving: the last checkpoint kept is epoch 1 step 2 "
+                    f"({out / 'checkpoints' / 'ckpt-2'}); run the same command again to "
+                    f"resume from it."), stderr[-2000:]
+    assert "Traceback" not in stderr

@@ -30,6 +30,7 @@ from keras_wrn.export.layout import (
 )
 from keras_wrn.export.litert import LiteRTModel
 from keras_wrn.export.saved_model import write_saved_model
+from keras_wrn.interrupts import StopSignals
 from keras_wrn.training.artifacts import write_json
 
 OPTIMIZED_FORMATS = ("tflite_qat_int8", "tflite_pruned_int8")
@@ -280,14 +281,23 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
     """Writes version ``options.version`` (or the next one) of ``name`` and its report. Every
     format is written and measured in staging folders; the version appears (renamed into
     place) only once all of them and the report are done, so TF Serving never loads a version
-    whose export failed."""
+    whose export failed or was interrupted. SIGINT and SIGTERM raise KeyboardInterrupt and
+    :class:`~keras_wrn.interrupts.Terminated`, also when converter code swallowed them or made
+    them an error of its own: checked between phases, before publishing and on any failure."""
     check_formats(options.formats, options)
     check_data(options.formats, data, options.lesion)
     blocks = len(residual_blocks(model))
     if options.lesion and max(options.lesion) >= blocks:
         raise ExportError(f"--lesion {max(options.lesion)}: the model has {blocks} residual "
                           f"blocks; delete fewer.")
-    base = model_base(export_dir, name)
+    with StopSignals() as stops:
+        return _export(model, class_names, model_base(export_dir, name), name, data, options,
+                       log, stops)
+
+
+def _export(model: keras.Model, class_names: list[str], base: Path, name: str, data: ExportData,
+            options: ExportOptions, log, stops: StopSignals) -> dict[str, Any]:
+    """:func:`export` once its inputs are checked, ``stops`` recording the stop signals."""
     version = next_version(base, options.version)
     evaluate = data.eval_images is not None and len(data.eval_images) > 0
     rows: list[dict[str, Any]] = []
@@ -302,12 +312,15 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
     made = [folder for folder in (base / "tflite", base / "onnx", base) if not folder.exists()]
     tflite_formats = [f for f in options.formats if f not in ("saved_model", "onnx")]
     try:
+        stops.check()
         if "saved_model" in options.formats:
             final = base / str(version)
             tmp = staged[final] = staging_dir(final)
             write_saved_model(model, class_names, tmp)
             log(f"saved_model: {_dir_size(tmp):,} bytes")
+            stops.check()
             rows.append(_saved_model_row(tmp, final, data, reference, sample))
+            stops.check()
         if tflite_formats:
             final = base / "tflite" / str(version)
             tmp = staged[final] = staging_dir(final)
@@ -323,30 +336,36 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
             rung_format = next((f for f in ordered if f in tflite.PTQ_FORMATS), None)
             rungs = (_write_ladder(model, rung_format, data, options.lesion, tmp,
                                    representative, log) if options.lesion else [])
+            stops.check()
             for fmt in ordered:
                 start = time.perf_counter()
                 if fmt in OPTIMIZED_FORMATS:
                     content, extras[fmt] = _optimized(model, fmt, data, options)
                 else:
                     content = tflite.convert_keras(model, fmt, representative)
+                stops.check()
                 (tmp / f"{fmt}.tflite").write_bytes(content)
                 log(f"{fmt}: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
                 if fmt == "tflite_micro":
                     arena = _write_micro(content, tmp, name, log)
+                    stops.check()
             for fmt in ordered:
                 rows.append({**_tflite_row(fmt, tmp / f"{fmt}.tflite",
                                            final / f"{fmt}.tflite", data, reference, sample,
                                            options, arena if fmt == "tflite_micro" else None),
                              **extras.get(fmt, {})})
+                stops.check()
             for rung in rungs:
                 file = f"{rung['format']}.tflite"
                 rows.append({**_tflite_row(rung_format, tmp / file, final / file, data,
                                            reference, sample, options), **rung})
+                stops.check()
         if "onnx" in options.formats:
             final = base / "onnx" / str(version)
             tmp = staged[final] = staging_dir(final)
             rows.append(_write_onnx(model, class_names, tmp, final, data, reference, sample,
                                     options, log))
+            stops.check()
         report = {"name": name, "version": version, "threads": options.threads,
                   "litert_kernels": "xnnpack",
                   "eval_examples": len(data.eval_images) if evaluate else 0,
@@ -356,10 +375,13 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
                 write_json(tmp / "report.json", report)
         report_tmp = base / f".tmp-report-{os.getpid()}.json"
         write_json(report_tmp, report)
-        # TF Serving watches BASE/VERSION: the SavedModel goes last.
-        for final in sorted(staged, key=lambda f: f.parent == base):
-            publish(staged.pop(final), final)
-        os.replace(report_tmp, base / "report.json")
+        stops.check()
+        # All renames or none: a signal now waits for the last one (then raises).
+        with stops.deferred():
+            # TF Serving watches BASE/VERSION: the SavedModel goes last.
+            for final in sorted(staged, key=lambda f: f.parent == base):
+                publish(staged.pop(final), final)
+            os.replace(report_tmp, base / "report.json")
     except BaseException:
         for tmp in staged.values():  # never leave a half-written version
             shutil.rmtree(tmp, ignore_errors=True)
@@ -367,6 +389,7 @@ def export(model: keras.Model, class_names: list[str], name: str, export_dir: st
         for folder in made:  # and no empty model folder where there was none
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
+        stops.check()  # a signal that converter code turned into its own error
         raise
     return report
 

@@ -131,6 +131,9 @@ class RuntimeConfig(RuntimeRequest):
     require_gpu: bool = option(False, "stop at once when no GPU is visible")
     output_dir: str | None = option(None, "default runs/ARCH")
     checkpoint_steps: int = option(0, "also checkpoint every N steps")
+    stop_grace: float = option(60.0, "seconds a run has after SIGTERM or Ctrl-C to end its step "
+                                     "and save; past them it exits at once, from the last "
+                                     "checkpoint kept (default 60)")
     steps_per_epoch: int | None = option(None, "cap steps per epoch (smoke runs)")
     seed: int = option(0, "initial weights, data order and augmentation (default 0)")
     deterministic: bool = option(False, "the same --seed gives bit-identical runs "
@@ -483,6 +486,8 @@ def _overlap_check(data_dir: str | None, output_dir: str | None) -> tuple[bool, 
 
 # Logical CPU devices a run may split the CPU into (tests of several replicas use 2 to 8).
 MAX_CPU_DEVICES = 64
+# Seconds of --stop-grace: a day, far past any scheduler's own grace before its SIGKILL.
+MAX_STOP_GRACE = 86400
 # RandAugment ops per image: Cubuk et al. search N in 1 to 3; Keras builds a branch per op.
 MAX_RANDAUGMENT_OPS = 10
 
@@ -540,6 +545,8 @@ def validate(config: TrainConfig) -> None:
         (recipe.mixup >= 0, f"--mixup must be >= 0, got {recipe.mixup}"),
         (runtime.checkpoint_steps >= 0,
          f"--checkpoint-steps must be >= 0, got {runtime.checkpoint_steps}"),
+        (0 < runtime.stop_grace <= MAX_STOP_GRACE,
+         f"--stop-grace must be in (0, {MAX_STOP_GRACE}] seconds, got {runtime.stop_grace}"),
         (data.image_size is None or 8 <= data.image_size <= MAX_IMAGE_SIZE,
          f"--image-size must be in [8, {MAX_IMAGE_SIZE}], got {data.image_size}"),
         (cache.valid(data.cache), f"--cache must be {cache.CHOICES}, got {data.cache!r}"),

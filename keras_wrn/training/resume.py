@@ -18,11 +18,11 @@ from keras_wrn.runtime import RuntimeRequest
 from keras_wrn.training.config import KEYS, ConfigError, TrainConfig, read_config_file
 
 # Keys a resumed run may change: its length (to extend it), its validation batch, where its
-# data is stored or cached, and every execution choice of the runtime plan (a run preempted
-# on one machine goes on on another).
+# data is stored or cached, how it checkpoints and stops, and every execution choice of the
+# runtime plan (a run preempted on one machine goes on on another).
 MAY_CHANGE = frozenset({
     "epochs", "eval_batch_size", "tfds_data_dir", "cache", "cache_budget_gb", "output_dir",
-    "checkpoint_steps", "require_gpu", "deterministic",
+    "checkpoint_steps", "stop_grace", "require_gpu", "deterministic",
     *(f.name for f in dataclasses.fields(RuntimeRequest)),
 })
 # Keys a run derives from its length unless given: a resumed run keeps the ones it started

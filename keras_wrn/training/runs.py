@@ -16,8 +16,8 @@ from keras_wrn.training.config import TrainConfig, read_config_file
 
 @dataclasses.dataclass
 class TrainedRun:
-    """A `.keras` model and, when it came from a training output directory, that run's
-    ``config.json`` (as flat keys) and ``run.json`` (class names, sizes)."""
+    """A `.keras` model and, from its run's folder, that run's ``config.json`` (as flat keys;
+    when the folder was given) and ``run.json`` (class names, sizes)."""
 
     model: keras.Model
     config: dict[str, Any]
@@ -25,17 +25,16 @@ class TrainedRun:
 
 
 def load_run(path: str | Path) -> TrainedRun:
-    """Loads a `.keras` file or a training output directory; one-line ValueError otherwise."""
+    """Loads a `.keras` file or a training output directory, with the ``run.json`` beside the
+    model (checked against it); one-line ValueError otherwise."""
     import keras_wrn  # noqa: F401  (registers the custom layers)
 
     path = Path(path)
-    config, info = {}, {}
+    config = {}
     if path.is_dir():
         if (path / "config.json").is_file():
             # An older run's keys this version does not know are not needed to reload it.
             config = read_config_file(str(path / "config.json"), strict=False)
-        if (path / "run.json").is_file():
-            info = json.loads((path / "run.json").read_text())
         path = path / "model.keras"
     if not path.is_file():
         raise ValueError(f"no model at {path}; pass a .keras file or a training output "
@@ -46,7 +45,63 @@ def load_run(path: str | Path) -> TrainedRun:
     except Exception as err:
         raise ValueError(f"{path} is not a Keras model ({type(err).__name__}); pass a .keras "
                          f"file written by apps/train.py.") from None
+    info = read_run_info(path.parent / "run.json", model.output_shape[-1])
     return TrainedRun(model, config, info)
+
+
+def read_run_info(path: Path, outputs: int) -> dict[str, Any]:
+    """A run's ``run.json`` ({} when there is none), once it is a JSON object whose
+    ``class_names``, if any, are ``outputs`` strings: the names every app labels with.
+    ValueError (one line, naming the file and the fix) otherwise."""
+    if not path.is_file():
+        return {}
+    fix = "restore it from the run, or delete it (the model then loads without class names)"
+    try:
+        info = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not JSON ({str(err).splitlines()[0][:80]}); "
+                         f"{fix}.") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path} must hold a JSON object (the run's facts), not "
+                         f"{_brief(info)}; {fix}.")
+    names = info.get("class_names")
+    if names is None:
+        return info
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: class_names must be a list of strings, got "
+                         f"{_brief(names)}; {fix}.")
+    if len(names) != outputs:
+        raise ValueError(f"{path} names {len(names)} classes but the model beside it predicts "
+                         f"{outputs}: they are not one run's; {fix}.")
+    return info
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """``value`` as JSON, cut to ``limit`` characters."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_classes(run: TrainedRun, class_names: list[str], what: str) -> None:
+    """ValueError (one line) unless data whose classes are ``class_names`` (``what``: which
+    data, as its flag) has the model's: the run's class names in order, or as many classes
+    when the run kept no names. The same count with other names would score labels against
+    classes they do not mean."""
+    outputs = run.model.output_shape[-1]
+    if len(class_names) != outputs:
+        raise ValueError(f"{what} has {len(class_names)} classes but the model predicts "
+                         f"{outputs}; use data of the classes the model was trained on.")
+    names = run.info.get("class_names")
+    if names is None or names == class_names:
+        return
+    differ = [i for i, (ours, theirs) in enumerate(zip(names, class_names, strict=True))
+              if ours != theirs]
+    more = ", ..." if len(differ) > 3 else ""
+    raise ValueError(
+        f"{what} has other classes than the model's run: "
+        f"{', '.join(repr(class_names[i]) for i in differ[:3])}{more} where the run has "
+        f"{', '.join(repr(names[i]) for i in differ[:3])}{more} ({len(differ)} of {outputs} "
+        f"differ); use images of the run's classes, named and ordered as in its run.json.")
 
 
 def load_run_data(config: dict[str, Any], image_size: int,
@@ -95,8 +150,7 @@ def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str |
     if examples is None:
         raise ValueError("that data has no held-out split; pass --data-dir DIR to evaluate a "
                          "folder.")
-    if source.num_classes != run.model.output_shape[-1]:
-        raise ValueError(f"the data has {source.num_classes} classes but the model predicts "
-                         f"{run.model.output_shape[-1]}; evaluate on the data the model was "
-                         f"trained for.")
+    what = (f"--data-dir {data_dir}" if data_dir else f"--dataset {dataset}" if dataset
+            else "the run's validation data")
+    check_classes(run, source.class_names, what)
     return source, examples

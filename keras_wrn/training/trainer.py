@@ -47,6 +47,7 @@ from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
 from keras_wrn.training.schedule import WarmupDecay
+from keras_wrn.watchdog import Watchdog, suspended
 
 PREEMPTED_EXIT_CODE = 42  # SIGTERM, as tf.distribute's PreemptionCheckpointHandler
 INTERRUPTED_EXIT_CODE = 130  # Ctrl-C, as a shell reports SIGINT
@@ -137,6 +138,9 @@ class Trainer:
         restored = restore_newest_complete(self.checkpoint, self._chief_checkpoints, log,
                                            rewrite_state=self.chief)
         trained = int(self.epoch.numpy())
+        # The newest checkpoint on disk, in words: what a run stopped by the watchdog leaves.
+        self._kept = (f"epoch {trained + 1} step {int(self.step_in_epoch.numpy())} ({restored})"
+                      if restored else None)
         if trained > config.recipe.epochs:
             raise ConfigError(f"{self.output_dir} has trained {trained} epochs, more than "
                               f"--epochs {config.recipe.epochs}; pass --epochs {trained} or "
@@ -145,6 +149,8 @@ class Trainer:
                                                   max_to_keep=2)
         self._preemption = None
         self._stop_signal: int | None = None  # SIGTERM or SIGINT, once received
+        # Exits the run when no step ends within --stop-grace of the signal (single worker).
+        self._watchdog = Watchdog(config.runtime.stop_grace, self._stuck_line)
         if is_multi_worker(strategy):
             # Makes every worker save when one is preempted. It restores the worker's own
             # latest checkpoint, which the chief's then replaces again.
@@ -398,14 +404,32 @@ class Trainer:
         self.epoch_sums.assign(self._sums if step else np.zeros(2))
 
     def _save_checkpoint(self, epoch: int, step: int) -> None:
+        self._watchdog.beat()  # the save has its own --stop-grace
         self._position(epoch, step)
         self._agree_statistics()
-        self.manager.save()
+        path = self.manager.save()
+        self._kept = f"epoch {epoch + 1} step {step} ({path})"
 
     def _on_signal(self, signum, frame) -> None:
         if signum == signal.SIGINT and self._stop_signal == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now, from the last checkpoint
         self._stop_signal = signum
+
+    def _stuck_line(self, signum: int) -> str:
+        """What the watchdog prints when no step ended within the grace after ``signum``."""
+        if self._kept:
+            kept = (f"the last checkpoint kept is {self._kept}; run the same command again to "
+                    f"resume from it")
+        else:
+            kept = "no checkpoint was saved yet; running the same command again starts over"
+        return (f"{_STOPS[signum][0]}: no training step ended within --stop-grace "
+                f"{self.config.runtime.stop_grace:g} s; stopped without saving: {kept}.")
+
+    def _beating(self, batches):
+        """``batches``, each one a sign of progress to the watchdog."""
+        for batch in batches:
+            self._watchdog.beat()
+            yield batch
 
     def _stop_if_signalled(self, epoch: int, step: int) -> None:
         """After SIGTERM or Ctrl-C: save where the run is, then stop with a resumable error."""
@@ -437,7 +461,6 @@ class Trainer:
 
     def fit(self) -> list[dict[str, Any]]:
         """Runs the remaining epochs; returns the per-epoch history."""
-        config = self.config
         start_epoch, start_step = int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
         if start_epoch or start_step:
             self.log(f"resuming at epoch {start_epoch + 1} step {start_step} "
@@ -447,24 +470,14 @@ class Trainer:
             else tf.summary.create_noop_writer()
         val_data = self._val_data() if self.data.val_examples is not None else None
         # Multi-worker: PreemptionCheckpointHandler takes SIGTERM, and a Ctrl-C on one worker
-        # cannot make the others save with it, so it stops that worker at once.
+        # cannot make the others save with it, so it stops that worker at once. No watchdog
+        # either (the app's included): one worker leaving alone would hang the others.
         stops = [] if self._preemption is not None else [signal.SIGTERM, signal.SIGINT]
         previous = {signum: signal.signal(signum, self._on_signal) for signum in stops}
+        watchdog = self._watchdog if stops else suspended()
         try:
-            for epoch in range(start_epoch, config.recipe.epochs):
-                skip = start_step if epoch == start_epoch else 0
-                record = self._run_epoch(epoch, skip, val_data)
-                history.append(record)
-                self._save_checkpoint(epoch + 1, 0)
-                if self.chief:
-                    artifacts.write_json(self.output_dir / "history.json", history)
-                    with writer.as_default(step=epoch + 1):
-                        for key, value in record.items():
-                            if key != "epoch":
-                                tf.summary.scalar(key, value)
-                    writer.flush()
-                if epoch + 1 < config.recipe.epochs:
-                    self._stop_if_signalled(epoch + 1, 0)
+            with watchdog:
+                self._run_epochs(start_epoch, start_step, history, val_data, writer)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -473,6 +486,25 @@ class Trainer:
         elif self._checkpoint_dir.exists():
             shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
         return history
+
+    def _run_epochs(self, start_epoch: int, start_step: int, history: list[dict[str, Any]],
+                    val_data, writer) -> None:
+        """The remaining epochs, each recorded in ``history`` and checkpointed at its end."""
+        config = self.config
+        for epoch in range(start_epoch, config.recipe.epochs):
+            skip = start_step if epoch == start_epoch else 0
+            record = self._run_epoch(epoch, skip, val_data)
+            history.append(record)
+            self._save_checkpoint(epoch + 1, 0)
+            if self.chief:
+                artifacts.write_json(self.output_dir / "history.json", history)
+                with writer.as_default(step=epoch + 1):
+                    for key, value in record.items():
+                        if key != "epoch":
+                            tf.summary.scalar(key, value)
+                writer.flush()
+            if epoch + 1 < config.recipe.epochs:
+                self._stop_if_signalled(epoch + 1, 0)
 
     def train_call(self, iterator, steps: int) -> list[float]:
         """``steps`` training steps on batches from ``iterator`` (a distributed one) in one host
@@ -513,6 +545,7 @@ class Trainer:
             length = self._loop_length(step)
             with self._reading_data():
                 *loop_sums, lr = self.train_call(iterator, length)
+            self._watchdog.beat()
             if not all(math.isfinite(value) for value in (*loop_sums, lr)):
                 raise DivergedError(
                     f"training diverged at epoch {epoch + 1} step {step + length}: loss "
@@ -536,7 +569,8 @@ class Trainer:
         if val_data is not None:
             self._agree_statistics()
             with self._reading_data():
-                metrics = evaluate(self.model, val_data, self.strategy, self._eval_step)
+                metrics = evaluate(self.model, self._beating(val_data), self.strategy,
+                                   self._eval_step)
             record.update({f"val_{k}": v for k, v in metrics.items() if k != "examples"})
         if self.chief:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
