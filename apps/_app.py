@@ -48,8 +48,8 @@ def guarded(main):
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> None:
         # Imports TensorFlow (keras_wrn's __init__) before the arguments are parsed.
-        from keras_wrn.interrupts import LINES, StopSignals, exit_code, stopped_by
-        from keras_wrn.watchdog import Watchdog
+        from keras_wrn.core.interrupts import LINES, StopSignals, exit_code, stopped_by
+        from keras_wrn.core.watchdog import Watchdog
 
         def stop(signum: int) -> None:
             print(LINES[signum], file=sys.stderr)

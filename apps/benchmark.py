@@ -319,9 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from keras_wrn.benchmark.machine import machine_info
+    from keras_wrn.core.artifacts import write_json
     from keras_wrn.data import DataError
     from keras_wrn.training import ConfigError
-    from keras_wrn.training.artifacts import write_json
 
     try:
         result = {"train": _train, "infer": _infer, "pipeline": _pipeline,

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     scale = args.pixel_scale or 1
     mean, std = _stats("--mean", args.mean, scale), _stats("--std", args.std, scale)
     import keras_wrn
-    from keras_wrn.training.artifacts import save_model
+    from keras_wrn.core.artifacts import save_model
     from keras_wrn.weights import WeightsError, layout_for, read_state_dict
 
     size = args.image_size

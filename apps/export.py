@@ -19,6 +19,8 @@ from _app import fail, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from keras_wrn.export.formats import ordered
+
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help=".keras file or training output directory")
@@ -26,9 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model name (TF Serving's), one folder name inside --export-dir")
     p.add_argument("--version", type=int, help="integer version (default: next free)")
     p.add_argument("--formats", default="saved_model,tflite_fp32,tflite_int8",
-                   help="comma-separated: saved_model, tflite_fp32, tflite_fp16, tflite_dynamic, "
-                        "tflite_int8, tflite_int8_io, tflite_micro (int8 I/O, checked under "
-                        "TFLite Micro), tflite_qat_int8, tflite_pruned_int8, onnx")
+                   help="comma-separated, of: " + "; ".join(
+                       f"{fmt.name} ({fmt.help})" for fmt in ordered()))
     p.add_argument("--export-dir", default="exports")
     p.add_argument("--calibration-dir", help="training image folder (calibration, fine-tuning)")
     p.add_argument("--calibration-dataset", help="TFDS name or 'synthetic'")
@@ -56,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lesion", type=int, nargs="+", default=[], metavar="K",
                    help="depth ladder: also export the model without the K residual blocks "
                         "whose deletion costs least top-1 on the evaluation data, for each K "
-                        "(in the first of --formats that is tflite_fp32, _fp16, _dynamic, "
-                        "_int8 or _int8_io)")
+                        "(in the first of --formats that is one of "
+                        + ", ".join(fmt.name for fmt in ordered() if fmt.ladder) + ")")
     return p
 
 
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.data import DataError, load_data, train_dataset
     from keras_wrn.data.pipeline import AugmentConfig
     from keras_wrn.export import (
+        FORMATS,
         ExportData,
         ExportError,
         ExportOptions,
@@ -90,7 +92,6 @@ def main(argv: list[str] | None = None) -> None:
         format_table,
         model_base,
     )
-    from keras_wrn.export.exporter import OPTIMIZED_FORMATS
     from keras_wrn.training.runs import check_classes, load_run, load_run_data
 
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         data = ExportData()
         calibration = source(args.calibration_dir, args.calibration_dataset, True)
         if calibration is not None:
-            if any(f in OPTIMIZED_FORMATS for f in formats):  # fine-tunes on its labels
+            if any(FORMATS[f].fine_tunes for f in formats):  # fine-tunes on its labels
                 labelled_as_run(calibration, ("--calibration-dir", args.calibration_dir),
                                 ("--calibration-dataset", args.calibration_dataset))
             data.calibration, _ = _arrays(calibration.train.shuffle(50_000, seed=0),

@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib  # noqa: F401  (before the minutes of measuring: is the plot possible?)
 
     from keras_wrn.analysis import lesion, plot
+    from keras_wrn.core.artifacts import write_json
     from keras_wrn.data import eval_dataset
-    from keras_wrn.training.artifacts import write_json
 
     run, source, examples = load_evaluation(args)
     if args.max_examples:

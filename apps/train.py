@@ -36,10 +36,10 @@ def weights_checksum(model) -> float:
 @guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from keras_wrn.core.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.training import ConfigError, read_config_file, resolve_config
     from keras_wrn.training.flags import given_config
-    from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.training.resume import resume_config
 
     try:
@@ -66,11 +66,11 @@ def main(argv: list[str] | None = None) -> None:
 def train(config, output_dir: Path, changed: dict | None = None) -> None:
     """Trains ``config`` (a resolved TrainConfig) into ``output_dir``, which this run holds;
     ``changed``: the allowed values a resumed run changes, recorded in ``run.json``."""
+    from keras_wrn.core.artifacts import write_json
     from keras_wrn.data import DataError
     from keras_wrn.runtime import PlanError, environment, start
     from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training import ConfigError, DivergedError, PreemptedError, Trainer
-    from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.config import schedule_line
     from keras_wrn.training.resume import resume_record
     from keras_wrn.training.runs import load_config_data

@@ -62,15 +62,15 @@ def format_rows(rows: list[dict]) -> str:
 @guarded
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from keras_wrn.core.artifacts import write_json
+    from keras_wrn.core.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.data import DataError
     from keras_wrn.models import registry
     from keras_wrn.runtime import PlanError, start
     from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.runtime.strategy import is_chief
     from keras_wrn.training import RECIPES, ConfigError, resolve_config
-    from keras_wrn.training.artifacts import write_json
     from keras_wrn.training.flags import given_config
-    from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.training.runs import load_config_data
     from keras_wrn.tuning import (
         SearchStopped,

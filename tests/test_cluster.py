@@ -15,6 +15,7 @@ import tensorflow as tf
 from helpers import ROOT, TINY, app_env, call_app, error_line, free_port, summary
 
 import keras_wrn.runtime as runtime
+from keras_wrn.core.lock import task_lock_name
 from keras_wrn.runtime import PlanError, RuntimeRequest, preplan
 from keras_wrn.runtime.cluster import (
     ClusterTask,
@@ -24,7 +25,6 @@ from keras_wrn.runtime.cluster import (
     slurm_resolver,
 )
 from keras_wrn.runtime.strategy import is_chief, task_id
-from keras_wrn.training.lock import task_lock_name
 
 SLURM = ("SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS",
          "SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST", "SLURM_STEP_TASKS_PER_NODE",

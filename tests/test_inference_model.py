@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import keras_wrn
+from keras_wrn.core.artifacts import save_inference_model
 from keras_wrn.layers import StochasticResidual
-from keras_wrn.training.artifacts import save_inference_model
 
 # PyramidSepDrop's blocks are StochasticResiduals, each holding its branch as a nested model;
 # ResNet-8 without stochastic depth is a flat graph.

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from keras_wrn.core.lock import LockError, OutputLock, task_lock_name
 from keras_wrn.runtime.cluster import tf_config_task
-from keras_wrn.training.lock import LockError, OutputLock, task_lock_name
 
 
 def test_a_second_run_is_refused_until_the_first_releases(tmp_path):

@@ -4,6 +4,7 @@ and no staging folder."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 import subprocess
@@ -14,9 +15,9 @@ import pytest
 from helpers import app_command, app_env, call_app
 
 from keras_wrn import build_model
-from keras_wrn.export import ExportData, ExportError, ExportOptions, export, exporter
+from keras_wrn.core.interrupts import LINES
+from keras_wrn.export import ExportData, ExportError, ExportOptions, export, tflite
 from keras_wrn.export.layout import existing_versions
-from keras_wrn.interrupts import LINES
 
 
 @pytest.mark.slow
@@ -28,14 +29,14 @@ def test_a_failed_format_publishes_nothing_and_the_next_export_publishes_all(tmp
                       eval_images=rng.uniform(0, 255, (4, 8, 8, 3)).astype(np.float32),
                       eval_labels=np.array([0, 1, 0, 1]))
     options = ExportOptions(formats=("saved_model", "tflite_fp32", "tflite_int8"))
-    convert = exporter.tflite.convert_keras
+    convert = tflite.convert_keras
 
     def int8_fails(model, fmt, representative):
         if fmt == "tflite_int8":
             raise ExportError("tflite_int8: the converter failed")
         return convert(model, fmt, representative)
 
-    monkeypatch.setattr(exporter.tflite, "convert_keras", int8_fails)
+    monkeypatch.setattr(tflite, "convert_keras", int8_fails)
     base = tmp_path / "m"
     with pytest.raises(ExportError, match="converter failed"):
         export(model, ["a", "b"], "m", tmp_path, data, options, log=lambda _: None)
@@ -54,23 +55,23 @@ def test_a_failed_format_publishes_nothing_and_the_next_export_publishes_all(tmp
     assert [p.name for p in base.iterdir() if p.name.startswith(".")] == []
 
 
-# Each phase of an export: where a stop signal arrives (the module attribute the exporter calls,
-# and which call of it), and the formats that run it and something after it.
+# Each phase of an export: where a stop signal arrives (the module and attribute called, and
+# which call of it), and the formats that run it and something after it.
 FORMATS = "saved_model,tflite_fp32,tflite_int8,tflite_micro,onnx"
 PHASES = {
-    "saved_model": ("write_saved_model", None, FORMATS),
-    "tflite_fp32": ("tflite.convert_keras", "tflite_fp32", FORMATS),
-    "tflite_int8": ("tflite.convert_keras", "tflite_int8", FORMATS),
-    "tflite_micro": ("tflite.convert_keras", "tflite_micro", FORMATS),
-    "micro_arena": ("_write_micro", None, FORMATS),
-    "tflite_qat_int8": ("_optimized", "tflite_qat_int8", "saved_model,tflite_qat_int8"),
-    "tflite_pruned_int8": ("_optimized", "tflite_pruned_int8",
+    "saved_model": ("saved_model:write_saved_model", None, FORMATS),
+    "tflite_fp32": ("tflite:convert_keras", "tflite_fp32", FORMATS),
+    "tflite_int8": ("tflite:convert_keras", "tflite_int8", FORMATS),
+    "tflite_micro": ("tflite:convert_keras", "tflite_micro", FORMATS),
+    "micro_arena": ("tflite_formats:write_micro", None, FORMATS),
+    "tflite_qat_int8": ("optimized:optimized", "tflite_qat_int8", "saved_model,tflite_qat_int8"),
+    "tflite_pruned_int8": ("optimized:optimized", "tflite_pruned_int8",
                            "saved_model,tflite_pruned_int8"),
-    "litert": ("_tflite_row", None, FORMATS),
-    "micro_check": ("micro.check", None, FORMATS),
-    "onnx": ("_write_onnx", None, FORMATS),
-    "report": ("write_json", None, FORMATS),
-    "publish": ("publish", None, FORMATS),
+    "litert": ("tflite_formats:tflite_row", None, FORMATS),
+    "micro_check": ("micro:check", None, FORMATS),
+    "onnx": ("onnx:convert", None, FORMATS),
+    "report": ("exporter:write_json", None, FORMATS),
+    "publish": ("exporter:publish", None, FORMATS),
 }
 # What the code running when the signal arrives does with its exception: lets it through,
 # swallows it and goes on, or turns it into an error of its own.
@@ -105,10 +106,8 @@ def _signal_at(monkeypatch, phase: str, signum: int, mode: str) -> None:
     """Sends ``signum`` to this process when ``phase`` starts; the phase's code treats the
     exception the handler raises as ``mode`` says."""
     attribute, fmt, _ = PHASES[phase]
-    owner = exporter
-    *path, name = attribute.split(".")
-    for part in path:
-        owner = getattr(owner, part)
+    module, name = attribute.split(":")
+    owner = importlib.import_module(f"keras_wrn.export.{module}")
     original = getattr(owner, name)
     sent = []
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from helpers import TINY, call_app, error_line
 
+from keras_wrn.core.artifacts import write_json
 from keras_wrn.training import ConfigError, resolve_config
-from keras_wrn.training.artifacts import write_json
 from keras_wrn.training.resume import resume_config
 
 RESNET = {"arch": "resnet-20", "dataset": "synthetic"}

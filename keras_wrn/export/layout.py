@@ -1,7 +1,8 @@
 """Where exports go: ``EXPORT_DIR/NAME/VERSION/`` is a SavedModel (so ``EXPORT_DIR/NAME`` is a
-TF Serving model base path as it is), ``EXPORT_DIR/NAME/tflite/VERSION/`` holds the TFLite files,
-``EXPORT_DIR/NAME/onnx/VERSION/model.onnx`` the ONNX model (a Triton model folder's layout) and
-``EXPORT_DIR/NAME/report.json`` the measurements of the latest export. Versions are integers
+TF Serving model base path as it is), every other format's files are in its folder of versions
+(``EXPORT_DIR/NAME/tflite/VERSION/``, ``EXPORT_DIR/NAME/onnx/VERSION/model.onnx``: a Triton
+model folder's layout; each format's record names its folder) and
+``EXPORT_DIR/NAME/report.json`` holds the measurements of the latest export. Versions are integers
 and never overwritten; every directory is written under a temporary name and renamed into place.
 """
 
@@ -12,8 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
+from keras_wrn.export.formats import folders
+
 NAME = re.compile(r"[A-Za-z0-9._-]+")
-FORMAT_FOLDERS = ("tflite", "onnx")  # beside the SavedModel versions, one folder of versions each
 
 
 class ExportError(ValueError):
@@ -30,12 +32,12 @@ def model_base(export_dir: str | Path, name: str) -> Path:
     if export_dir.exists() and not export_dir.is_dir():
         raise ExportError(f"--export-dir {export_dir} is a file; pass a directory.")
     base = export_dir / name
-    folders = [base / folder for folder in FORMAT_FOLDERS]
-    for path in (base, *folders, base / "report.json"):
+    beside = [base / folder for folder in folders()]
+    for path in (base, *beside, base / "report.json"):
         if path.is_symlink():
             raise ExportError(f"{path} is a symlink; exports are written only inside "
                               f"--export-dir: remove it or pass another --name.")
-    for path in (base, *folders):
+    for path in (base, *beside):
         if path.exists() and not path.is_dir():
             raise ExportError(f"{path} is a file, not an export folder; remove it or pass "
                               f"another --name.")
@@ -45,7 +47,7 @@ def model_base(export_dir: str | Path, name: str) -> Path:
 def existing_versions(base: Path) -> list[int]:
     """Integer versions already exported under ``base`` (SavedModels, TFLite or ONNX)."""
     found = set()
-    for folder in (base, *(base / name for name in FORMAT_FOLDERS)):
+    for folder in (base, *(base / name for name in folders())):
         if folder.is_dir():
             found.update(int(p.name) for p in folder.iterdir() if p.name.isdigit())
     return sorted(found)

@@ -1,5 +1,5 @@
-"""ONNX export of the inference model for ONNX Runtime, TensorRT and OpenVINO, with tf2onnx
-and checked with onnxruntime (both an extra, imported here only).
+"""The ``onnx`` export format: the inference model for ONNX Runtime, TensorRT and OpenVINO,
+converted with tf2onnx and checked with onnxruntime (both an extra, imported here only).
 
 The graph is the SavedModel's function: ``images`` float32 [batch, H, W, 3] RGB in 0-255 (NHWC,
 normalised inside) to ``logits`` [batch, classes]. The inference call is traced and frozen
@@ -8,10 +8,15 @@ mean and variance) into extra graph inputs."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.export.formats import Format, Job, gzip_size, measure, register
 from keras_wrn.export.layout import ExportError
 from keras_wrn.export.litert import median_latency_ms
 
@@ -106,3 +111,30 @@ class OnnxModel:
         """Median wall time of one batch-1 inference, in milliseconds."""
         feed = {INPUT: image[None].astype(np.float32)}
         return median_latency_ms(lambda: self.session.run([OUTPUT], feed), runs, warmup)
+
+
+def _write(job: Job, folder: Path) -> list[str]:
+    start = time.perf_counter()
+    content = convert(job.model)
+    (folder / "model.onnx").write_bytes(content)
+    job.log(f"onnx: {len(content):,} bytes in {time.perf_counter() - start:.1f} s")
+    return ["model.onnx"]
+
+
+def _measure(job: Job, folder: Path, final: Path) -> list[dict[str, Any]]:
+    """Sizes, the opset, onnxruntime's provider, batch-1 latency and accuracy."""
+    path = folder / "model.onnx"
+    runner = OnnxModel(path.read_bytes(), job.options.threads)
+    row = {"format": "onnx", "path": str(final / "model.onnx"), "size_bytes": path.stat().st_size,
+           "gzip_bytes": gzip_size(path), "latency_ms": runner.latency_ms(job.sample),
+           "opset": OPSET, "provider": runner.provider}
+    if job.reference is not None:
+        row.update(measure("onnx", runner.predict(job.data.eval_images), job.reference,
+                           job.data.eval_labels))
+    return [row]
+
+
+# A Triton model folder's layout: EXPORT_DIR/NAME/onnx/VERSION/model.onnx.
+register(Format(name="onnx", rank=40, folder="onnx", write=_write, measure=_measure,
+                check=lambda options: check_installed(),
+                help="ONNX (opset 18) for ONNX Runtime, TensorRT and OpenVINO"))

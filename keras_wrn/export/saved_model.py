@@ -14,11 +14,15 @@ as ``assets/labels.txt``.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from keras_wrn.export.formats import Format, Job, dir_size, measure, register
 from keras_wrn.export.layout import publish, staging_dir
 
 TOP_K = 5
@@ -81,3 +85,37 @@ def write_saved_model(model: keras.Model, class_names: list[str], path: Path) ->
     archive.write_out(str(path), verbose=False)
     (path / "assets").mkdir(exist_ok=True)
     (path / "assets" / "labels.txt").write_text("\n".join(class_names) + "\n")
+
+
+def _write(job: Job, folder: Path) -> list[str]:
+    write_saved_model(job.model, job.class_names, folder)
+    job.log(f"saved_model: {dir_size(folder):,} bytes")
+    return ["saved_model.pb"]
+
+
+def _measure(job: Job, folder: Path, final: Path) -> list[dict[str, Any]]:
+    """Size; with evaluation images, top-1 and agreement through ``serve_float`` and its
+    batch-1 latency."""
+    row = {"format": "saved_model", "path": str(final), "size_bytes": dir_size(folder)}
+    if job.reference is None:
+        return [row]
+    serve = tf.saved_model.load(str(folder)).signatures["serve_float"]
+    images = job.data.eval_images
+    probabilities = np.concatenate([
+        serve(images=tf.constant(images[i:i + 100]))["probabilities"].numpy()
+        for i in range(0, len(images), 100)])
+    row.update(measure("saved_model", np.log(probabilities + 1e-12), job.reference,
+                       job.data.eval_labels))
+    one = tf.constant(job.sample[None])
+    serve(images=one)
+    start = time.perf_counter()
+    for _ in range(20):
+        serve(images=one)
+    row["latency_ms"] = (time.perf_counter() - start) / 20 * 1000
+    return [row]
+
+
+register(Format(
+    name="saved_model", rank=0, folder="", write=_write, measure=_measure,
+    help="TF Serving's SavedModel (EXPORT_DIR/NAME/VERSION) with uint8, float and encoded-image "
+         "signatures"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from keras_wrn.core.fields import option
 from keras_wrn.runtime.devices import Devices
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
@@ -34,15 +35,6 @@ FUSION_MIN_EPOCHS = 10
 
 class PlanError(ValueError):
     """A forced runtime choice that cannot run on these devices; the message names the fix."""
-
-
-def option(default: Any = None, help: str | None = None, choices: tuple | None = None,
-           key: str | None = None) -> Any:
-    """A configuration field with its flag's help and choices (the flags of the apps are
-    generated from the fields); ``key`` renames its flat key and flag where the field name
-    alone would be ambiguous."""
-    return dataclasses.field(default=default,
-                             metadata={"help": help, "choices": choices, "key": key})
 
 
 @dataclasses.dataclass

@@ -16,13 +16,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from keras_wrn.core.fields import option
 from keras_wrn.data import cache
 from keras_wrn.data.pipeline import KINDS
 from keras_wrn.models import registry
 from keras_wrn.models.family import Hparam
 from keras_wrn.models.stages import COMMON
 from keras_wrn.runtime import RuntimeRequest
-from keras_wrn.runtime.plan import option
 from keras_wrn.training.recipes import RECIPES, default_recipe
 from keras_wrn.training.schedule import SCHEDULES
 

@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.core import artifacts
+from keras_wrn.core.watchdog import Watchdog, suspended
 from keras_wrn.data import (
     AugmentConfig,
     DataSource,
@@ -41,13 +43,11 @@ from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan, current_plan
 from keras_wrn.runtime.agreement import agree_on_plan
 from keras_wrn.runtime.strategy import is_chief, is_multi_worker, num_workers, task_id
-from keras_wrn.training import artifacts
 from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_newest_complete
 from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
 from keras_wrn.training.schedule import WarmupDecay
-from keras_wrn.watchdog import Watchdog, suspended
 
 PREEMPTED_EXIT_CODE = 42  # SIGTERM, as tf.distribute's PreemptionCheckpointHandler
 INTERRUPTED_EXIT_CODE = 130  # Ctrl-C, as a shell reports SIGINT

@@ -13,12 +13,12 @@ import keras
 import keras_tuner as kt
 import tensorflow as tf
 
+from keras_wrn.core.artifacts import write_json
 from keras_wrn.data import DataSource
 from keras_wrn.models import build_model
 from keras_wrn.runtime import RuntimePlan
 from keras_wrn.runtime.strategy import is_chief
 from keras_wrn.training import PreemptedError, Trainer, resolve_config
-from keras_wrn.training.artifacts import write_json
 from keras_wrn.training.config import TrainConfig
 from keras_wrn.tuning.space import declare, to_overrides
 

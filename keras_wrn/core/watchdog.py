@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from keras_wrn.interrupts import STOP_SIGNALS, exit_code
+from keras_wrn.core.interrupts import STOP_SIGNALS, exit_code
 
 
 class Watchdog:
