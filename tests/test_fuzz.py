@@ -29,7 +29,7 @@ FIXED = os.environ.get("KERAS_WRN_FUZZ") != "explore"
 # Sized for the suite's budget: the pure checks take milliseconds an example, a run seconds.
 FAST = settings(max_examples=400, deadline=None, database=None, derandomize=FIXED,
                 suppress_health_check=[HealthCheck.too_slow])
-RUNS = settings(max_examples=10, deadline=None, database=None, derandomize=FIXED,
+RUNS = settings(max_examples=5, deadline=None, database=None, derandomize=FIXED,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 # Folders and TFRecord directories written to disk: tens of milliseconds an example.
 DATA = settings(max_examples=40, deadline=None, database=None, derandomize=FIXED,
