@@ -44,64 +44,44 @@ def _block(name: str) -> tuple[int, int, str] | None:
     return (int(match[1]), int(match[2]), match[3]) if match else None
 
 
-def _torchvision(name: str) -> str | None:
-    fixed = {"stem_conv": "conv1", "stem_bn": "bn1", "classifier": "fc"}
-    if name in fixed:
-        return fixed[name]
-    if block := _block(name):
-        stage, index, part = block
-        part = {"proj": "downsample.0", "proj_bn": "downsample.1"}.get(part, part)
-        return f"layer{stage}.{index - 1}.{part}"
-    return None
+def _renamer(fixed: Mapping[str, str], block: str, parts: Mapping[str, str] | None = None,
+             only_parts: bool = False) -> Callable[[str], str | None]:
+    """A function from a keras_wrn layer name to a codebase's module name: ``fixed`` names the
+    layers outside the blocks; a block's layer is ``block`` formatted with its stage and
+    ``group`` (stage - 1), its ``index`` (from 0) and its part, renamed by ``parts`` (a part
+    ``parts`` lacks keeps its name, or has no place when ``only_parts``)."""
+    parts = parts or {}
+
+    def rename(name: str) -> str | None:
+        if name in fixed:
+            return fixed[name]
+        found = _block(name)
+        if found is None or (only_parts and found[2] not in parts):
+            return None
+        stage, index, part = found
+        return block.format(stage=stage, group=stage - 1, index=index - 1,
+                            part=parts.get(part, part))
+
+    return rename
 
 
-def _pyramidnet(name: str) -> str | None:
-    fixed = {"stem_conv": "conv1", "stem_bn": "bn1", "final_bn": "bn_final",
-             "classifier": "fc"}
-    if name in fixed:
-        return fixed[name]
-    if block := _block(name):
-        stage, index, part = block
-        return f"layer{stage}.{index - 1}.{part}"
-    return None
-
-
-def _akamaster(name: str) -> str | None:
-    fixed = {"stem_conv": "conv1", "stem_bn": "bn1", "classifier": "linear"}
-    if name in fixed:
-        return fixed[name]
-    if block := _block(name):
-        stage, index, part = block
-        return f"layer{stage}.{index - 1}.{part}"
-    return None
-
-
-_DXY_PARTS = {"conv1": "conv_a", "bn1": "bn_a", "conv2": "conv_b", "bn2": "bn_b"}
-
-
-def _dxy(name: str) -> str | None:
-    fixed = {"stem_conv": "conv_1_3x3", "stem_bn": "bn_1", "classifier": "classifier"}
-    if name in fixed:
-        return fixed[name]
-    if (block := _block(name)) and block[2] in _DXY_PARTS:
-        stage, index, part = block
-        return f"stage_{stage}.{index - 1}.{_DXY_PARTS[part]}"
-    return None
-
-
+_LAYER_BLOCK = "layer{stage}.{index}.{part}"
+_torchvision = _renamer({"stem_conv": "conv1", "stem_bn": "bn1", "classifier": "fc"},
+                        _LAYER_BLOCK, {"proj": "downsample.0", "proj_bn": "downsample.1"})
+_pyramidnet = _renamer({"stem_conv": "conv1", "stem_bn": "bn1", "final_bn": "bn_final",
+                        "classifier": "fc"}, _LAYER_BLOCK)
+_akamaster = _renamer({"stem_conv": "conv1", "stem_bn": "bn1", "classifier": "linear"},
+                      _LAYER_BLOCK)
+_dxy = _renamer({"stem_conv": "conv_1_3x3", "stem_bn": "bn_1", "classifier": "classifier"},
+                "stage_{stage}.{index}.{part}",
+                {"conv1": "conv_a", "bn1": "bn_a", "conv2": "conv_b", "bn2": "bn_b"},
+                only_parts=True)
 # keras_wrn's WRN block: bn1 relu conv1 bn2 relu conv2 (+ proj); the authors': bn0 conv0 bn1
 # conv1 (+ convdim).
-_WRN_PARTS = {"bn1": "bn0", "conv1": "conv0", "bn2": "bn1", "conv2": "conv1", "proj": "convdim"}
-
-
-def _wrn(name: str) -> str | None:
-    fixed = {"stem_conv": "conv0", "final_bn": "bn", "classifier": "fc"}
-    if name in fixed:
-        return fixed[name]
-    if (block := _block(name)) and block[2] in _WRN_PARTS:
-        stage, index, part = block
-        return f"group{stage - 1}.block{index - 1}.{_WRN_PARTS[part]}"
-    return None
+_wrn = _renamer({"stem_conv": "conv0", "final_bn": "bn", "classifier": "fc"},
+                "group{group}.block{index}.{part}",
+                {"bn1": "bn0", "conv1": "conv0", "bn2": "bn1", "conv2": "conv1",
+                 "proj": "convdim"}, only_parts=True)
 
 
 Stats = tuple[tuple[float, ...], tuple[float, ...]]  # mean and std per channel, 0-255 pixels
