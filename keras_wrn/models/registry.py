@@ -97,6 +97,12 @@ def _builder_kwargs(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
 
 def check(name: str, **hparams: Any) -> None:
     """Raises the ValueError `build_model` would raise, without building anything (fast)."""
+    _checked_kwargs(name, **hparams)
+
+
+def _checked_kwargs(name: str, **hparams: Any) -> tuple[str, dict[str, Any]]:
+    """The family and builder keywords of ``name``, each hyperparameter within its range and
+    the layout possible; ValueError naming ``name`` otherwise."""
     family, kwargs = _builder_kwargs(name, **hparams)
     layout = FAMILIES[family].layout
     try:
@@ -105,6 +111,7 @@ def check(name: str, **hparams: Any) -> None:
         layout(**{k: kwargs[k] for k in inspect.signature(layout).parameters})
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
+    return family, kwargs
 
 
 @contextlib.contextmanager
@@ -150,8 +157,7 @@ def build_model(name: str, *, num_classes: int | None = None,
             num_classes = implied.get("num_classes")
         hparams = {**implied, **{k: v for k, v in hparams.items() if v is not None}}
         hparams.pop("num_classes", None)
-    check(name, num_classes=num_classes, input_shape=input_shape, **hparams)
-    family, kwargs = _builder_kwargs(name, num_classes=num_classes, input_shape=input_shape,
+    family, kwargs = _checked_kwargs(name, num_classes=num_classes, input_shape=input_shape,
                                      **hparams)
     try:
         with deep_graphs(int(kwargs.get("depth") or 0)):
