@@ -38,6 +38,8 @@ TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "to
 
 
 def _train(args) -> dict:
+    if args.side_by_side:
+        return _train_side_by_side(args)
     import tensorflow as tf
 
     from keras_wrn.benchmark import (
@@ -121,6 +123,51 @@ def _torch_rate(args, precision: str) -> float:
         [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
          "--precision", precision], capture_output=True, text=True, check=True)
     return json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"]
+
+
+def _train_side_by_side(args) -> dict:
+    """Whole apps/train.py commands on --data-dir against a plain PyTorch loop's script on the
+    same folder, alternated ``--rounds`` times: wall time, training seconds per epoch,
+    validation top-1 and the time to ``--target``."""
+    import shlex
+    import sys
+
+    from keras_wrn.benchmark.commands import history_epoch_seconds, side_by_side
+    from keras_wrn.training.flags import given_config
+
+    others = sorted(set(given_config(args)) - {"arch", "batch_size", "strategy"})
+    if others:
+        raise ValueError("with --side-by-side, pass apps/train.py's flags in --train-args "
+                         "(got " + ", ".join("--" + k.replace("_", "-") for k in others) + ").")
+    if not args.side_data_dir:
+        raise ValueError("--side-by-side needs --data-dir, the image folder both train on.")
+    script = Path(args.side_by_side)
+    if not script.is_file():
+        raise ValueError(f"no PyTorch training script at {script}; pass its path to "
+                         f"--side-by-side.")
+    train_py = Path(__file__).resolve().parent / "train.py"
+
+    def ours(folder: Path) -> list[str]:
+        return [sys.executable, str(train_py), "--arch", args.arch, "--recipe",
+                args.side_recipe, "--epochs", str(args.side_epochs), "--batch-size",
+                str(args.batch_size), "--data-dir", args.side_data_dir, "--val-split", "0.1",
+                "--output-dir", str(folder / "run"), *shlex.split(args.train_args)]
+
+    def theirs(folder: Path) -> list[str]:
+        return [args.torch_python or sys.executable, str(script), args.side_data_dir,
+                "--epochs", str(args.side_epochs), "--out", str(folder / "torch.json")]
+
+    def epoch_seconds(side: str, folder: Path) -> list[float]:
+        if side == "ours":
+            return history_epoch_seconds(folder / "run")
+        return json.loads((folder / "torch.json").read_text())["epoch_seconds"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = side_by_side(ours, theirs, epoch_seconds, args.rounds, Path(tmp),
+                              target=args.target)
+    return {"kind": "train-side-by-side", "arch": args.arch, "recipe": args.side_recipe,
+            "batch_size": args.batch_size, "epochs": args.side_epochs,
+            "train_args": args.train_args, "torch_script": script.name, **result}
 
 
 def _infer(args) -> dict:
@@ -274,6 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--rounds", type=_positive, default=1,
                        help="alternate the keras_wrn windows and the reference this many times "
                             "and report the median ratio (for noisy shared machines)")
+    train.add_argument("--side-by-side", metavar="SCRIPT",
+                       help="time whole apps/train.py commands (start-up, data, epochs, "
+                            "validation) against this PyTorch training script on --data-dir, "
+                            "alternated --rounds times (run with --torch-python, default this "
+                            "Python); it takes FOLDER --epochs N --out JSON and prints "
+                            "'epoch N: ... val_top1 X' lines")
+    train.add_argument("--data-dir", dest="side_data_dir",
+                       help="with --side-by-side: the image folder (the last 10%% of each class "
+                            "validates)")
+    train.add_argument("--epochs", dest="side_epochs", type=_positive, default=3,
+                       help="with --side-by-side (default 3)")
+    train.add_argument("--recipe", dest="side_recipe", default="cpu-fast",
+                       help="with --side-by-side (default cpu-fast)")
+    train.add_argument("--target", type=float,
+                       help="with --side-by-side: also the seconds to this validation top-1")
+    train.add_argument("--train-args", default="",
+                       help="with --side-by-side: more apps/train.py flags, as one string")
     train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace there")
     train.add_argument("--conv-floor", action="store_true",
                        help="also time every conv of the step alone (forward, backward-data, "

@@ -172,3 +172,85 @@ def test_gpu_check_stops_without_a_gpu():
     result = call_app("gpu_check.py", check=False)
     assert result.returncode == 2
     assert "--require-gpu: TensorFlow sees no GPU" in error_line(result)
+
+
+def _fake_training_script(path, accuracies: list[float], seconds: float = 0.0):
+    """A stand-in for a training command: one 'epoch N: ... val_top1 X' line per epoch after
+    ``seconds``, then its per-epoch seconds in the JSON that --out names."""
+    path.write_text(f"""import json, sys, time
+out = sys.argv[sys.argv.index("--out") + 1]
+for i, acc in enumerate({accuracies!r}):
+    time.sleep({seconds})
+    print(f"epoch {{i + 1}}: loss 1.0 val_top1 {{acc}} wall 0s", flush=True)
+json.dump({{"epoch_seconds": [1.5] * {len(accuracies)}}}, open(out, "w"))
+""")
+    return path
+
+
+def test_side_by_side_alternates_whole_commands_and_times_the_target(tmp_path):
+    import sys
+
+    from keras_wrn.benchmark.commands import side_by_side
+
+    slow = _fake_training_script(tmp_path / "slow.py", [0.5, 0.9], seconds=0.3)
+    fast = _fake_training_script(tmp_path / "fast.py", [0.86, 0.9])
+    started = []
+
+    def command(script):
+        def make(folder):
+            started.append(script.stem)
+            return [sys.executable, str(script), "--out", str(folder / "out.json")]
+        return make
+
+    def seconds(side, folder):
+        return json.loads((folder / "out.json").read_text())["epoch_seconds"]
+
+    result = side_by_side(command(fast), command(slow), seconds, rounds=3,
+                          work_dir=tmp_path / "work", target=0.85)
+    assert started == ["fast", "slow", "slow", "fast", "fast", "slow"]  # who starts alternates
+    ours, theirs = result["ours"], result["theirs"]
+    assert ours["epoch_s"] == theirs["epoch_s"] == 1.5 and result["speedup_epoch"] == 1.0
+    # The slow script reaches 0.85 only at its second epoch line, after two 0.3 s sleeps.
+    assert theirs["time_to_target_s"] >= 0.6 > ours["time_to_target_s"]
+    assert theirs["wall_s"] >= 0.6 and result["speedup_wall"] > 1
+    assert [len(r["epochs"]) for r in result["runs"]["ours"]] == [2, 2, 2]
+    assert ours["val_top1"] == theirs["val_top1"] == 0.9
+
+
+def test_side_by_side_reports_a_failing_command_with_its_output(tmp_path):
+    import sys
+
+    from keras_wrn.benchmark.commands import timed_command
+
+    with pytest.raises(RuntimeError, match="exited 3:\nboom"):
+        timed_command([sys.executable, "-c", "print('boom'); raise SystemExit(3)"])
+
+
+@pytest.mark.slow
+def test_train_benchmark_side_by_side_runs_train_py_against_a_script(tmp_path):
+    from helpers import write_image_folder
+
+    data = write_image_folder(tmp_path / "images", classes=2, per_class=10, size=32)
+    script = _fake_training_script(tmp_path / "loop.py", [0.5])
+    result = call_app("benchmark.py", "train", "--arch", "resnet", "--train-args", "--depth 8",
+                      "--batch-size", "4", "--side-by-side", str(script), "--data-dir", str(data),
+                      "--epochs", "1", "--recipe", "quick", "--target", "0.4", "--json",
+                      "--output", str(tmp_path / "r.json"))
+    reported = json.loads(result.stdout.strip().splitlines()[-1])
+    (ours,) = reported["runs"]["ours"]
+    assert [e["epoch"] for e in ours["epochs"]] == [1] and len(ours["epoch_seconds"]) == 1
+    assert 0 < ours["epoch_seconds"][0] < ours["wall_s"]  # the command's start-up counts too
+    assert reported["theirs"]["time_to_target_s"] is not None
+    assert reported["kind"] == "train-side-by-side" and reported["machine"]["cpu"]["cores"]
+
+
+def test_train_benchmark_side_by_side_refuses_what_it_would_ignore(tmp_path):
+    result = call_app("benchmark.py", "train", "--arch", "resnet-20", "--side-by-side",
+                      str(tmp_path / "none.py"), check=False)
+    assert error_line(result) == ("error: --side-by-side needs --data-dir, the image folder "
+                                  "both train on.")
+    result = call_app("benchmark.py", "train", "--arch", "resnet-20", "--side-by-side",
+                      str(tmp_path / "none.py"), "--data-dir", str(tmp_path), "--no-xla-fusion",
+                      check=False)
+    assert error_line(result).startswith("error: with --side-by-side, pass apps/train.py's "
+                                         "flags in --train-args (got --xla-fusion)")
