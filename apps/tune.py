@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         make_oracle,
         smallest_corners,
         to_overrides,
+        trial_number,
         trial_rows,
     )
 
@@ -156,10 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     best_config.runtime.steps_per_epoch = None
     write_json(output / "best_config.json", best_config.to_dict())
     print(format_rows(rows))
-    print(f"best: trial {best.trial_id}, val_top1 {best.score:.4f} -> "
-          f"{output / 'best_config.json'} (python apps/train.py --config "
-          f"{output / 'best_config.json'})")
-    print("summary: " + json.dumps({"trials": len(rows), "best_trial": best.trial_id,
+    number = trial_number(best.trial_id)  # 1-based, as keras-tuner's banner
+    print(f"best: trial {number} ({Path(tuner.get_trial_dir(best.trial_id)) / 'run'}), "
+          f"val_top1 {best.score:.4f} -> {output / 'best_config.json'} (python apps/train.py "
+          f"--config {output / 'best_config.json'})")
+    print("summary: " + json.dumps({"trials": len(rows), "best_trial": number,
                                     "best_val_top1": best.score}))
 
 

@@ -51,6 +51,10 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
                      "validation set "
                      "(the same patterns, other noise) (500 images)")
     assert second.startswith("runtime: CPU, one_device, 1 replica(s), fp32")
+    # Each epoch's line is a line of its own (piped: no progress bar), then its summary.
+    assert [line.split(":")[0] for line in stdout.splitlines() if line.startswith("epoch ")] \
+        == ["epoch 1/3", "epoch 1", "epoch 2/3", "epoch 2", "epoch 3/3", "epoch 3"]
+    assert "\r" not in stdout
     run = json.loads((out / "run.json").read_text())
     assert run["runtime"]["device"] == "cpu" and run["runtime"]["steps_per_loop"] == 1
     assert {"cuda_build", "cuda", "cudnn", "gpu_names"} <= set(run) and run["devices"]

@@ -48,6 +48,13 @@ def test_two_trial_search_writes_a_best_config_that_trains_within_budget(tmp_pat
     assert "| trial |" in result.stdout
     rows = json.loads((out / "trials.json").read_text())
     assert len(rows) == 2
+    # One numbering, from 1, as keras-tuner's banner: the table, the best line, the summary.
+    assert "Search: Running Trial #1" in result.stdout and "Trial 2 Complete" in result.stdout
+    assert sorted(r["trial"] for r in rows) == [1, 2]
+    best_trial = summary(result.stdout)["best_trial"]
+    assert best_trial == rows[0]["trial"]  # the rows are best first
+    assert (f"best: trial {best_trial} ({out / 'search' / f'trial_{best_trial - 1}' / 'run'}), "
+            in result.stdout)
     assert all(r["depth"] in (8, 14) and r["alpha"] in (12, 96) and 0 < r["params"] <= BUDGET
                and "val_top1" in r and r["seconds"] > 0 for r in rows), rows
     assert count_params("pyramidsepdrop", 10, depth=14, alpha=96) > BUDGET

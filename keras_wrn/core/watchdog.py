@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from keras_wrn.core import console
 from keras_wrn.core.interrupts import STOP_SIGNALS, exit_code
 
 
@@ -74,6 +75,7 @@ class Watchdog:
             if done.is_set():
                 return
             try:
+                console.end_line(timeout=1.0)  # not glued to the end of a progress bar
                 sys.stdout.flush()
                 print(self.line(signum), file=sys.stderr, flush=True)
             finally:

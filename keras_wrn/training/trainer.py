@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_wrn.core import artifacts
+from keras_wrn.core import artifacts, console
 from keras_wrn.core.watchdog import Watchdog, suspended
 from keras_wrn.data import (
     AugmentConfig,
@@ -47,6 +47,7 @@ from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_new
 from keras_wrn.training.config import ConfigError, TrainConfig
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
+from keras_wrn.training.progress import EpochProgress
 from keras_wrn.training.schedule import WarmupDecay
 
 PREEMPTED_EXIT_CODE = 42  # SIGTERM, as tf.distribute's PreemptionCheckpointHandler
@@ -70,18 +71,12 @@ class DivergedError(Exception):
     one to resume from."""
 
 
-def log_line(message: str) -> None:
-    """Prints a progress line at once: piped to a file or a scheduler's log, the lines before
-    a kill -9 are not lost in Python's buffer."""
-    print(message, flush=True)
-
-
 class Trainer:
     """Trains ``config.model.arch`` on ``data`` under ``strategy``, writing to ``output_dir``, as
     ``plan`` says (default: the plan for ``config`` on the devices TensorFlow sees)."""
 
     def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy, data: DataSource,
-                 output_dir: str | Path, log: Callable[[str], None] = log_line,
+                 output_dir: str | Path, log: Callable[[str], None] = console.say,
                  plan: RuntimePlan | None = None):
         self.config, self.strategy, self.data, self.log = config, strategy, data, log
         self.plan = plan or current_plan(config.runtime.request(), config.recipe.epochs,
@@ -479,6 +474,7 @@ class Trainer:
             with watchdog:
                 self._run_epochs(start_epoch, start_step, history, val_data, writer)
         finally:
+            console.end_line()  # a stop or an error is printed on a line of its own
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if self.chief:
@@ -532,11 +528,10 @@ class Trainer:
 
     def _run_epoch(self, epoch: int, skip: int, val_data) -> dict[str, Any]:
         config = self.config
-        progress = keras.utils.Progbar(self.steps_per_epoch, verbose=1 if self.chief else 0,
-                                       stateful_metrics=["loss", "acc", "lr"])
-        progress.update(skip)
         if self.chief:
             self.log(f"epoch {epoch + 1}/{config.recipe.epochs}")
+        progress = EpochProgress(epoch + 1, config.recipe.epochs, self.steps_per_epoch, skip,
+                                 self.log, enabled=self.chief)
         lr = math.nan
         self._sums = self.epoch_sums.numpy() if skip else np.zeros(2)
         step, start = skip, time.perf_counter()
@@ -554,8 +549,9 @@ class Trainer:
                     f"--lr (or --lr-scaling), or train in --precision fp32.")
             self._sums, step = self._sums + loop_sums, step + length
             mean = self._sums / step
-            progress.update(step, [("loss", mean[0]), ("acc", mean[1]), ("lr", lr)])
+            progress.update(step, mean[0], mean[1], lr)
             self._after_step(epoch, step)
+        progress.close()
         seconds = time.perf_counter() - start
         record = {
             "epoch": epoch + 1,

@@ -13,6 +13,7 @@ from keras_wrn.tuning.tuner import (
     TrainerTuner,
     count_params,
     make_oracle,
+    trial_number,
     trial_rows,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "make_oracle",
     "smallest_corners",
     "to_overrides",
+    "trial_number",
     "trial_rows",
 ]

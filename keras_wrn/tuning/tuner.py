@@ -143,8 +143,16 @@ class TrainerTuner(kt.Tuner):
         return {"val_top1": best}
 
 
+def trial_number(trial_id: str) -> int:
+    """A trial's number, counted from 1 as keras-tuner's banner counts them ("Running Trial
+    #1", "Trial 1 Complete"): its id, the count of trials before it (folder ``trial_0``), plus
+    one. The banner is keras-tuner's own; every number keras_wrn prints follows it."""
+    return int(trial_id) + 1
+
+
 def trial_rows(tuner: TrainerTuner, family: str) -> list[dict[str, Any]]:
-    """One row per finished trial: hyperparameters, depth, parameters, best val top-1, time."""
+    """One row per finished trial: its number, hyperparameters, depth, parameters, best val
+    top-1, time."""
     rows = []
     for trial in tuner.oracle.trials.values():
         if trial.status != kt.engine.trial.TrialStatus.COMPLETED:
@@ -153,9 +161,11 @@ def trial_rows(tuner: TrainerTuner, family: str) -> list[dict[str, Any]]:
                   if not k.startswith("tuner/")}
         result = Path(tuner.get_trial_dir(trial.trial_id)) / "result.json"
         extra = json.loads(result.read_text()) if result.exists() else {}
-        rows.append({"trial": trial.trial_id, **to_overrides(family, values), **extra,
+        rows.append({"trial": trial_number(trial.trial_id), **to_overrides(family, values),
+                     **extra,
                      "val_top1": trial.score})
     return sorted(rows, key=lambda r: -(r["val_top1"] or 0))
 
 
-__all__ = ["ORACLES", "SearchStopped", "TrainerTuner", "count_params", "make_oracle", "trial_rows"]
+__all__ = ["ORACLES", "SearchStopped", "TrainerTuner", "count_params", "make_oracle",
+           "trial_number", "trial_rows"]
