@@ -22,7 +22,8 @@ STOP_GRACE = 60.0
 # Optional dependencies (setup.cfg's extras), by the module an app found missing.
 EXTRAS = {"keras_tuner": "tune", "sklearn": "tune", "tensorboard": "tune",
           "tensorflow_model_optimization": "optimize", "tf_keras": "optimize",
-          "ai_edge_litert": "litert", "torch": "convert", "matplotlib": "analysis"}
+          "ai_edge_litert": "litert", "torch": "convert", "matplotlib": "analysis",
+          "onnxruntime": "onnx"}
 
 
 # The stop signals the running app (guarded) received: what ended it, when fail() is reached
@@ -88,29 +89,33 @@ def _one_line_errors(main, argv: list[str] | None) -> None:
              f"permissions.")
 
 
-def add_evaluation_flags(parser) -> None:
+def add_evaluation_flags(parser, model_help: str) -> None:
     """The flags of a trained model and the data to measure it on (evaluate, lesion)."""
-    parser.add_argument("--model", required=True, help=".keras file or training output dir")
+    parser.add_argument("--model", required=True, help=model_help)
     parser.add_argument("--data-dir", help="image folder, one sub-folder per class")
     parser.add_argument("--dataset", help="TFDS name or 'synthetic'")
     parser.add_argument("--tfds-data-dir", help="folder with prepared TFDS datasets")
 
 
-def load_evaluation(args):
-    """(run, source, unbatched examples) for :func:`add_evaluation_flags`' flags, or a one-line
-    error; unreadable images are counted in a warning."""
+def load_evaluation(args, needs_keras: str | None = None):
+    """(model, source, unbatched examples) for :func:`add_evaluation_flags`' flags, the model a
+    keras_wrn.inference.LoadedModel of any kind, or a one-line error; unreadable images are
+    counted in a warning. ``needs_keras``: what the app does that needs the Keras model (an
+    export is refused with one line that says so)."""
     from keras_wrn.data import DataError
-    from keras_wrn.training.runs import evaluation_data, load_run
+    from keras_wrn.inference import KINDS, load_model
+    from keras_wrn.training.runs import evaluation_data
 
     try:
-        run = load_run(args.model)
-        source, examples = evaluation_data(run, args.data_dir, args.dataset,
+        model = load_model(args.model, ("keras",) if needs_keras else tuple(KINDS),
+                           needs_keras or "")
+        source, examples = evaluation_data(model, args.data_dir, args.dataset,
                                            args.tfds_data_dir)
     except (DataError, ValueError) as err:
         fail(str(err))
     if source.skipped:
         print(f"warning: skipped {source.skipped} unreadable images", file=sys.stderr)
-    return run, source, examples
+    return model, source, examples
 
 
 def decode_image_file(path: str):

@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         format_table,
         model_base,
     )
-    from keras_wrn.training.runs import check_classes, load_run, load_run_data
+    from keras_wrn.inference import load_model
+    from keras_wrn.training.runs import check_classes, load_run_data
 
     options = ExportOptions(formats=formats, version=args.version, qat_epochs=args.qat_epochs,
                             qat_lr=args.qat_lr, prune_sparsity=args.prune,
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     except ExportError as err:
         fail(str(err))
     try:
-        run = load_run(args.model)
+        run = load_model(args.model, ("keras",), "export converts the float weights").run
     except ValueError as err:
         fail(str(err))
     model, run_config, run_info = run.model, run.config, run.info

@@ -21,7 +21,7 @@ from _app import add_evaluation_flags, fail, guarded, load_evaluation
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_evaluation_flags(parser)
+    add_evaluation_flags(parser, ".keras file or training output dir")
     parser.add_argument("--output", required=True, help="folder for lesion.json, lesion.png")
     parser.add_argument("--draws", type=int, default=3,
                         help="random sets of blocks per k (default 3)")
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     from keras_wrn.core.artifacts import write_json
     from keras_wrn.data import eval_dataset
 
-    run, source, examples = load_evaluation(args)
+    loaded, source, examples = load_evaluation(args, "lesion deletes the residual blocks")
+    run = loaded.run
     if args.max_examples:
         examples = examples.take(args.max_examples)
     dataset = eval_dataset(examples, source.num_classes, args.batch_size).cache()

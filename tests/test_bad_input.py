@@ -20,6 +20,7 @@ import keras_wrn
 from keras_wrn.export.tflite import convert_keras
 
 # {tmp}: the test's folder; {text}: a text file; {pb}: a folder with a bogus saved_model.pb;
+# {versions}: an export's model folder (its version 1: {pb});
 # {model}: a real (untrained) .keras file; {images}: an image folder; {locked}: a folder
 # another live run holds; {old}: a config file of an earlier version (flat, a renamed key);
 # {empty_class}: an image folder with an empty class folder; {one_per_class}: one image a class;
@@ -240,6 +241,22 @@ CASES = [
     ("predict.py", ["--model", "{tflite}", "{image}"],
      "labels.txt has 3 labels but the model predicts 2 classes; put the labels.txt exported"),
     ("train.py", [*TINY, "--stop-grace", "0"], "--stop-grace must be in (0, 86400] seconds"),
+    # One meaning of --model (#36 item 4): every kind where it can run, one line elsewhere.
+    ("predict.py", ["--model", "{text}.onnx", "{image}"],
+     "is not an ONNX model; pass a model.onnx from apps/export.py"),
+    ("predict.py", ["--model", "{text}", "{image}"],
+     "is not a model file; pass a training folder, a SavedModel folder, or a .keras, .tflite "
+     "or .onnx file"),
+    ("predict.py", ["--model", "{versions}", "{image}"],
+     "{versions} holds exported versions; pass one: {versions}/1 (the newest)"),
+    ("evaluate.py", ["--model", "{pb}", "--dataset", "synthetic"],
+     "is not a SavedModel from apps/export.py (no serve_float signature)"),
+    ("lesion.py", ["--model", "{tflite}", "--dataset", "synthetic", "--output", "{tmp}/lesion"],
+     "lesion deletes the residual blocks of a Keras model: pass a training folder or a .keras "
+     "file (the one it was exported from), not a TFLite model"),
+    ("export.py", ["--model", "{pb}", "--name", "m"],
+     "export converts the float weights of a Keras model: pass a training folder or a .keras "
+     "file (the one it was exported from), not a SavedModel"),
 ]
 
 
@@ -248,11 +265,14 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     """The files the cases point at, made once: outside each case's folder."""
     root = tmp_path_factory.mktemp("inputs")
     text = root / "notes.txt"
-    for path in (text, root / "notes.txt.keras", root / "notes.txt.tflite"):
+    for path in (text, root / "notes.txt.keras", root / "notes.txt.tflite",
+                 root / "notes.txt.onnx"):
         path.write_text("not what it claims to be\n")
     pb = root / "bogus_saved_model"
     pb.mkdir()
     (pb / "saved_model.pb").write_bytes(b"\x00")
+    versions = root / "exported"
+    shutil.copytree(pb, versions / "1")
     image = root / "image.png"
     image.write_bytes(tf.io.encode_png(tf.fill([8, 8, 3], tf.constant(128, tf.uint8))).numpy())
     model = root / "tiny.keras"
@@ -283,8 +303,9 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
                "list_config": "- 1\n- 2\n"}
     for name, content in configs.items():
         (root / f"{name}.yaml").write_text(content)
-    return {"text": text, "pb": pb, "image": image, "model": model, "images": images,
-            "old": old, "others": others, "tflite": tflite, **runs, "empty_class": empty_class,
+    return {"text": text, "pb": pb, "versions": versions, "image": image, "model": model,
+            "images": images, "old": old, "others": others, "tflite": tflite, **runs,
+            "empty_class": empty_class,
             **_checkpoints(root),
             "one_per_class": write_image_folder(root / "one_per_class", classes=2, per_class=1,
                                                 size=8),
@@ -403,7 +424,7 @@ def test_ctrl_c_anywhere_in_an_app_exits_130_with_one_line(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("keras_wrn.training.runs.load_run", interrupted)
+    monkeypatch.setattr("keras_wrn.inference.load_model", interrupted)
     result = call_app("evaluate.py", "--model", "x.keras", "--dataset", "synthetic",
                       check=False)
     assert result.returncode == 130
@@ -422,7 +443,7 @@ def test_sigterm_anywhere_in_an_app_exits_143_with_one_line(monkeypatch, swallow
                 raise
         raise ValueError("no model at x.keras")
 
-    monkeypatch.setattr("keras_wrn.training.runs.load_run", terminated)
+    monkeypatch.setattr("keras_wrn.inference.load_model", terminated)
     result = call_app("evaluate.py", "--model", "x.keras", "--dataset", "synthetic",
                       check=False)
     assert result.returncode == 143

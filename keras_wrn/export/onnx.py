@@ -90,10 +90,12 @@ def convert(model: keras.Model) -> bytes:
 
 
 class OnnxModel:
-    """An ONNX model under onnxruntime's CPU provider: logits for float 0-255 images."""
+    """An ONNX model (its bytes or path) under onnxruntime's CPU provider: logits for float
+    0-255 images."""
 
     def __init__(self, content: bytes | str, num_threads: int = 1):
-        _, onnxruntime = _modules()
+        import onnxruntime  # alone: running a model needs no tf2onnx
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = num_threads
         options.inter_op_num_threads = 1

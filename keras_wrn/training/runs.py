@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keras
 
@@ -22,6 +22,30 @@ class TrainedRun:
     model: keras.Model
     config: dict[str, Any]
     info: dict[str, Any]
+
+    @property
+    def image_size(self) -> int:
+        return self.model.input_shape[1]
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.output_shape[-1]
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The run's class names (run.json's), or None when it kept none."""
+        return self.info.get("class_names")
+
+
+class Classifier(Protocol):
+    """What data is checked against and chosen for: a model's input size, outputs, class
+    names (None: unknown) and its run's configuration ({}: no run). A TrainedRun, or any
+    model keras_wrn.inference loads."""
+
+    image_size: int
+    num_classes: int
+    class_names: list[str] | None
+    config: dict[str, Any]
 
 
 def load_run(path: str | Path) -> TrainedRun:
@@ -82,16 +106,16 @@ def _brief(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def check_classes(run: TrainedRun, class_names: list[str], what: str) -> None:
+def check_classes(run: Classifier, class_names: list[str], what: str) -> None:
     """ValueError (one line) unless data whose classes are ``class_names`` (``what``: which
     data, as its flag) has the model's: the run's class names in order, or as many classes
     when the run kept no names. The same count with other names would score labels against
     classes they do not mean."""
-    outputs = run.model.output_shape[-1]
+    outputs = run.num_classes
     if len(class_names) != outputs:
         raise ValueError(f"{what} has {len(class_names)} classes but the model predicts "
                          f"{outputs}; use data of the classes the model was trained on.")
-    names = run.info.get("class_names")
+    names = run.class_names
     if names is None or names == class_names:
         return
     differ = [i for i, (ours, theirs) in enumerate(zip(names, class_names, strict=True))
@@ -129,12 +153,12 @@ def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSo
                      cache=data.cache, cache_budget=config.cache_budget())
 
 
-def evaluation_data(run: TrainedRun, data_dir: str | None = None, dataset: str | None = None,
+def evaluation_data(run: Classifier, data_dir: str | None = None, dataset: str | None = None,
                     tfds_data_dir: str | None = None) -> tuple[DataSource, Any]:
     """(source, unbatched examples) to measure ``run`` on: every image of ``data_dir``, the
     held-out split of ``dataset``, or else the validation split the run trained with.
     ValueError (one line) when there is none or its classes do not match the model's."""
-    size = run.model.input_shape[1]
+    size = run.image_size
     kind = run.config.get("augmentation") or "cifar"
     if data_dir:  # its empty class folders, if any, keep the labels of the model's classes
         source = load_image_folder(data_dir, size, val_split=0.0, kind=kind, evaluation=True)
