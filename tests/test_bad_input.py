@@ -257,6 +257,10 @@ CASES = [
     ("export.py", ["--model", "{pb}", "--name", "m"],
      "export converts the float weights of a Keras model: pass a training folder or a .keras "
      "file (the one it was exported from), not a SavedModel"),
+    ("evaluate.py", ["--model", "{model}", "--output", "{tmp}/evaluation"],
+     "--output is where --per-class writes its files; add --per-class"),
+    ("evaluate.py", ["--model", "{model}", "--per-class", "--output", "{text}"],
+     "--output {text} is a file; pass a folder"),
 ]
 
 

@@ -1,6 +1,7 @@
 """One meaning of --model: a training folder, a .keras file, a SavedModel, a .tflite and an .onnx
 file each load through keras_wrn.inference, and predict.py and evaluate.py give the same answers
-from every kind. The kinds are made from one small untrained model (no training, seconds)."""
+from every kind; evaluate.py --per-class writes each class's accuracy and the confusion matrix.
+The kinds are made from one small untrained model (no training, seconds)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,24 @@ def test_evaluate_scores_every_kind_alike(kinds):
         assert metrics["examples"] == 12 and metrics["top1"] == reference["top1"], name
         assert metrics["top5"] == 1.0 and metrics["loss"] == pytest.approx(
             reference["loss"], rel=1e-3), name
+
+
+def test_evaluate_per_class_prints_and_writes_the_confusion_matrix(kinds, tmp_path):
+    out = tmp_path / "evaluation"
+    result = call_app("evaluate.py", "--model", kinds["paths"]["onnx"], "--data-dir",
+                      kinds["images"], "--per-class", "--output", out)
+    report = json.loads((out / "per_class.json").read_text())
+    assert (out / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report["classes"] == CLASSES and report["kind"] == "onnx"
+    confusion = np.array(report["confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum(1).tolist() == [4, 4, 4]
+    for row, name in zip(report["per_class"], CLASSES, strict=True):
+        index = CLASSES.index(name)
+        assert row == {"class": name, "examples": 4, "correct": int(confusion[index, index]),
+                       "accuracy": confusion[index, index] / 4}
+        assert f"{name}  {row['accuracy']:.4f}" in result.stdout
+    assert report["top1"] == pytest.approx(np.trace(confusion) / 12)
+    assert f"wrote {out / 'per_class.json'} and {out / 'confusion.png'}" in result.stdout
 
 
 def test_folders_name_what_to_pass(kinds, tmp_path):

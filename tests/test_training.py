@@ -37,7 +37,7 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
     out, stdout = tiny_run
     final = summary(stdout)
     assert final["val_top1"] > 0.6  # chance is 0.1
-    for name in ("model.keras", "history.json", "config.json", "run.json"):
+    for name in ("model.keras", "history.json", "config.json", "run.json", "curves.png"):
         assert (out / name).is_file(), name
     assert list((out / "logs").glob("events.out.tfevents.*"))
     records = history(out)

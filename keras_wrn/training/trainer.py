@@ -45,6 +45,7 @@ from keras_wrn.runtime.agreement import agree_on_plan
 from keras_wrn.runtime.strategy import is_chief, is_multi_worker, num_workers, task_id
 from keras_wrn.training.checkpoints import remove_unfinished_writes, restore_newest_complete
 from keras_wrn.training.config import ConfigError, TrainConfig
+from keras_wrn.training.curves import write_curves
 from keras_wrn.training.evaluation import evaluate, make_eval_step
 from keras_wrn.training.loss_scale import ReplicaSyncedLossScaleOptimizer
 from keras_wrn.training.progress import EpochProgress
@@ -494,6 +495,9 @@ class Trainer:
             self._save_checkpoint(epoch + 1, 0)
             if self.chief:
                 artifacts.write_json(self.output_dir / "history.json", history)
+                write_curves(history, self.output_dir / "curves.png",
+                             f"{self.output_dir.name}: {config.model.arch}, recipe "
+                             f"{config.recipe.name}")
                 with writer.as_default(step=epoch + 1):
                     for key, value in record.items():
                         if key != "epoch":
