@@ -141,6 +141,8 @@ def _train_side_by_side(args) -> dict:
                          "(got " + ", ".join("--" + k.replace("_", "-") for k in others) + ").")
     if not args.side_data_dir:
         raise ValueError("--side-by-side needs --data-dir, the image folder both train on.")
+    if args.side_epochs < 1:
+        raise ValueError(f"--epochs {args.side_epochs}: pass 1 or more.")
     script = Path(args.side_by_side)
     if not script.is_file():
         raise ValueError(f"no PyTorch training script at {script}; pass its path to "
@@ -327,13 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "alternated --rounds times (run with --torch-python, default this "
                             "Python); it takes FOLDER --epochs N --out JSON and prints "
                             "'epoch N: ... val_top1 X' lines")
-    train.add_argument("--data-dir", dest="side_data_dir",
-                       help="with --side-by-side: the image folder (the last 10%% of each class "
-                            "validates)")
-    train.add_argument("--epochs", dest="side_epochs", type=_positive, default=3,
-                       help="with --side-by-side (default 3)")
-    train.add_argument("--recipe", dest="side_recipe", default="cpu-fast",
-                       help="with --side-by-side (default cpu-fast)")
+    # --side-by-side's run: apps/train.py's own --data-dir, --epochs and --recipe flags.
+    add_config_flags(train, only=["data_dir", "epochs", "recipe"], overrides={
+        "data_dir": {"dest": "side_data_dir", "help": "with --side-by-side: the image folder "
+                                                     "(the last 10%% of each class validates)"},
+        "epochs": {"dest": "side_epochs", "default": 3, "help": "with --side-by-side (default 3)"},
+        "recipe": {"dest": "side_recipe", "default": "cpu-fast",
+                   "help": "with --side-by-side (default cpu-fast)"}})
     train.add_argument("--target", type=float,
                        help="with --side-by-side: also the seconds to this validation top-1")
     train.add_argument("--train-args", default="",
