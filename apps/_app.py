@@ -1,20 +1,26 @@
 """Shared by the apps: run from a source checkout (`python apps/train.py`) without installing
 keras_wrn, and stop with a one-line error."""
 
+import argparse
+import contextlib
 import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Before any app imports TensorFlow: its oneDNN CPU kernels, which TensorFlow 2.21 leaves off on
 # some x86 CPUs unless asked (ResNet-20's training step: 150 -> 236 images/s on an AVX2 EPYC,
 # BENCHMARKS.md). An application's choice, so the library itself never sets it; a value the
 # user set wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+# TensorFlow's C++ log level when the user set none: 3 keeps its INFO/WARNING/ERROR lines (on a
+# CPU machine, "failed call to cuInit") off the app's output. Set in parse(), before TF loads.
+QUIET_LOG_LEVEL = "3"
 
 # Seconds an app has to stop after SIGTERM or Ctrl-C before it exits at once, stuck or not
 # (train.py's run takes --stop-grace).
@@ -29,6 +35,52 @@ EXTRAS = {"keras_tuner": "tune", "sklearn": "tune", "tensorboard": "tune",
 # The stop signals the running app (guarded) received: what ended it, when fail() is reached
 # after code on the way swallowed one.
 _RUNNING = []
+
+
+def parse(build_parser: Callable[[], argparse.ArgumentParser],
+          argv: list[str] | None = None) -> argparse.Namespace:
+    """An app's flags parsed before TensorFlow loads (``--help`` and a bad flag answer at
+    once; ``build_parser`` must not import it), then TensorFlow imported quietly."""
+    args = build_parser().parse_args(argv)
+    load_tensorflow_quietly()
+    return args
+
+
+def load_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its C++ log lines off unless the user set TF_CPP_MIN_LOG_LEVEL
+    lower. The log level does not reach the lines TensorFlow prints while loading its CUDA
+    stubs ("Could not find cuda drivers"), so at the quiet level and without an NVIDIA driver
+    the import runs with the process's native stderr on /dev/null; Python's stays open."""
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
+    if "tensorflow" in sys.modules:  # main called in a process that loaded it already
+        return
+    from keras_wrn.runtime.devices import gpu_driver_present
+
+    quiet = level == QUIET_LOG_LEVEL and not gpu_driver_present()
+    with _native_stderr_closed() if quiet else contextlib.nullcontext():
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def _native_stderr_closed() -> Iterator[None]:
+    """File descriptor 2 on /dev/null for native code, while ``sys.stderr`` (Python's
+    warnings and errors) writes to a copy of the real one."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace",
+                           closefd=True)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr.close()
+        sys.stderr = python_stderr
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -48,7 +100,6 @@ def guarded(main):
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> None:
-        # Imports TensorFlow (keras_wrn's __init__) before the arguments are parsed.
         from keras_wrn.core.interrupts import LINES, StopSignals, exit_code, stopped_by
         from keras_wrn.core.watchdog import Watchdog
 

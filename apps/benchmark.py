@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # The channel widths and image sides of the WRN and PyramidNet stages, around the choice's edge.
@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     from keras_wrn.benchmark.machine import machine_info
     from keras_wrn.core.artifacts import write_json
     from keras_wrn.data import DataError

@@ -32,7 +32,7 @@ import json
 import math
 from pathlib import Path
 
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +79,7 @@ def _stats(flag: str, text: str | None, scale: int) -> tuple[float, ...] | None:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     if not args.output.endswith(".keras"):
         fail(f"--output {args.output} must end in .keras.")
     if args.image_size is not None and args.image_size < 8:

@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _app import add_evaluation_flags, fail, guarded, load_evaluation
+from _app import add_evaluation_flags, fail, guarded, load_evaluation, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     if args.batch_size < 1:
         fail(f"--batch-size must be >= 1, got {args.batch_size}.")
     if args.output and not args.per_class:

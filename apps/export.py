@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +77,7 @@ def _arrays(dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
 
     from keras_wrn.data import DataError, load_data, train_dataset

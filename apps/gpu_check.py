@@ -48,7 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 APPS = Path(__file__).resolve().parent
 # The cases' models: presets, PyramidSepDrop-110 at the PyramidNet preset's widening, and the
@@ -268,7 +268,7 @@ def loss_gaps(bf16: list[float], fp32: list[float]) -> list[float]:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     if args.windows < MIN_WINDOWS:
         fail(f"--windows must be >= {MIN_WINDOWS} (the rate is their median), "
              f"got {args.windows}.")

@@ -15,7 +15,7 @@ import argparse
 import os
 from pathlib import Path
 
-from _app import add_evaluation_flags, fail, guarded, load_evaluation
+from _app import add_evaluation_flags, fail, guarded, load_evaluation, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     for flag in ("draws", "batch_size", "max_examples"):
         value = getattr(args, flag)
         if value is not None and value < 1:

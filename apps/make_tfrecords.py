@@ -15,7 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     from keras_wrn.data import DataError
     from keras_wrn.data.folder import list_image_folder, split_per_class
     from keras_wrn.data.tfrecord import MANIFEST, write_tfrecord_dir

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _app import decode_image_file, fail, guarded
+from _app import decode_image_file, fail, guarded, parse
 
 
 def _resized(images: list, size: int) -> np.ndarray:
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     if args.top < 1:
         fail(f"--top must be >= 1, got {args.top}.")
     from keras_wrn.inference import model_kind

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from _app import decode_image_file, fail, guarded
+from _app import decode_image_file, fail, guarded, parse
 
 
 def request_body(images: list[str]) -> dict:
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     if not (Path(args.model) / "saved_model.pb").is_file():
         fail(f"{args.model} is not a SavedModel directory (exports/NAME/VERSION).")
     for image in args.images:  # all of them, before the first byte of the request

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def weights_checksum(model) -> float:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     from keras_wrn.core.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.training import ConfigError, read_config_file, resolve_config

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from _app import fail, guarded
+from _app import fail, guarded, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def format_rows(rows: list[dict]) -> str:
 
 @guarded
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser, argv)
     from keras_wrn.core.artifacts import write_json
     from keras_wrn.core.lock import LockError, OutputLock, task_lock_name
     from keras_wrn.data import DataError

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import keras
-from keras import tree
+from keras_wrn import layers as wrn_layers
+from keras_wrn.core import lazy
 
-from keras_wrn.layers import StochasticResidual
+keras = lazy.module("keras")
 
 
 def _joins(model: keras.Model) -> dict[str, keras.layers.Layer]:
@@ -17,7 +17,7 @@ def _joins(model: keras.Model) -> dict[str, keras.layers.Layer]:
     depth), by block name, in the order of the graph."""
     joins = {}
     for layer in model.operations:
-        if isinstance(layer, StochasticResidual) and layer.name.endswith("_residual"):
+        if isinstance(layer, wrn_layers.StochasticResidual) and layer.name.endswith("_residual"):
             joins[layer.name.removesuffix("_residual")] = layer
         elif isinstance(layer, keras.layers.Add) and layer.name.endswith("_add"):
             joins[layer.name.removesuffix("_add")] = layer
@@ -51,7 +51,7 @@ def without_blocks(model: keras.Model, blocks: Iterable[str]) -> keras.Model:
         args, kwargs = node.arguments.fill_in(tensors)
         # A deleted block's join takes [shortcut, branch (or its input)]: keep the shortcut.
         outputs = args[0][0] if operation.name in deleted else operation(*args, **kwargs)
-        for old, new in zip(node.outputs, tree.flatten(outputs), strict=True):
+        for old, new in zip(node.outputs, keras.tree.flatten(outputs), strict=True):
             tensors[id(old)] = new
     outputs = [tensors[id(x)] for x in model.outputs]
     kept = len(joins) - len(blocks)

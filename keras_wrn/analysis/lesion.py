@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_wrn.analysis.graph import residual_blocks, without_blocks
+from keras_wrn.core import lazy
 from keras_wrn.training.evaluation import evaluate
+
+keras = lazy.module("keras")
+tf = lazy.module("tensorflow")
 
 
 def _top1(model: keras.Model, dataset: tf.data.Dataset) -> float:

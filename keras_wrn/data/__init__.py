@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from keras_wrn.data.augment import augment_batch
-from keras_wrn.data.examples import Examples, StreamExamples, steps_per_epoch
-from keras_wrn.data.folder import load_image_folder
-from keras_wrn.data.pipeline import (
-    KINDS,
-    AugmentConfig,
-    device_augmentable,
-    eval_dataset,
-    prepared,
-    train_dataset,
-)
+from keras_wrn.core import lazy
+from keras_wrn.data.kinds import KINDS
 from keras_wrn.data.source import DataError, DataSource
-from keras_wrn.data.synthetic import load_synthetic
-from keras_wrn.data.tfrecord import load_tfrecord_dir
+
+# Loaded on first use: the pipeline imports TensorFlow, the configuration's flags need none of it.
+__getattr__, __dir__ = lazy.attach(__name__, {
+    "augment_batch": "keras_wrn.data.augment", "Examples": "keras_wrn.data.examples",
+    "StreamExamples": "keras_wrn.data.examples", "steps_per_epoch": "keras_wrn.data.examples",
+    "load_image_folder": "keras_wrn.data.folder", "AugmentConfig": "keras_wrn.data.pipeline",
+    "device_augmentable": "keras_wrn.data.pipeline", "eval_dataset": "keras_wrn.data.pipeline",
+    "prepared": "keras_wrn.data.pipeline", "train_dataset": "keras_wrn.data.pipeline",
+    "load_synthetic": "keras_wrn.data.synthetic", "load_tfrecord_dir": "keras_wrn.data.tfrecord"})
 
 __all__ = ["KINDS", "AugmentConfig", "DataError", "DataSource", "Examples", "StreamExamples",
            "augment_batch", "device_augmentable", "eval_dataset", "load_data",
@@ -34,6 +32,8 @@ def load_data(dataset: str | None, image_size: int, *, data_dir: str | None = No
     used). ``kind`` (cifar or imagenet) is how images are cropped; ``cache`` (auto, memory,
     disk:PATH or none) and ``cache_budget`` (bytes) decide what is held in memory."""
     from keras_wrn.data import cache as cache_choice
+    from keras_wrn.data.folder import load_image_folder
+    from keras_wrn.data.synthetic import load_synthetic
 
     cache_choice.check(cache)
     if data_dir:

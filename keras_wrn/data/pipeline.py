@@ -12,7 +12,6 @@ import tensorflow as tf
 from keras_wrn.data import augment, images
 from keras_wrn.data.examples import Examples, StreamExamples, epoch_seed
 
-KINDS = ("cifar", "imagenet")
 # Recipe fields whose AugmentConfig field has another name.
 _RECIPE_NAMES = {"kind": "augmentation"}
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:  # the pipeline imports TensorFlow; DataError is raised before it loads
+    import tensorflow as tf
 
-from keras_wrn.data.examples import Examples, StreamExamples
-from keras_wrn.data.pipeline import prepared
+    from keras_wrn.data.examples import Examples, StreamExamples
 
 
 class DataError(ValueError):
@@ -43,16 +44,22 @@ class DataSource:
     @property
     def train(self) -> tf.data.Dataset:
         """The training examples prepared for evaluation, unbatched, in stored order."""
+        from keras_wrn.data.pipeline import prepared
+
         return prepared(self.train_examples, self.kind)
 
     @property
     def val(self) -> tf.data.Dataset | None:
         """The validation examples prepared for evaluation, unbatched, in stored order."""
+        from keras_wrn.data.pipeline import prepared
+
         return None if self.val_examples is None else prepared(self.val_examples, self.kind)
 
     def read_error(self, error: tf.errors.OpError) -> DataError:
         """A read that failed mid-run (a shard deleted or truncated since loading) as one
         line: the file a check of the streamed files finds, else TensorFlow's message."""
+        from keras_wrn.data.examples import StreamExamples
+
         for examples in (self.train_examples, self.val_examples):
             if isinstance(examples, StreamExamples):
                 try:

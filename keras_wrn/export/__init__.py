@@ -2,20 +2,17 @@
 float16, dynamic range, int8, QAT int8, pruned int8), ONNX, and the report that measures each
 against the float model. Each format is a `Format` record its module registers
 (`keras_wrn.export.formats`). tensorflow-model-optimization is imported only by the QAT /
-pruning path."""
+pruning path. The names load on first use, so export's flags parse without TensorFlow."""
 
-from keras_wrn.export.exporter import (
-    FORMATS,
-    ExportData,
-    ExportOptions,
-    check_data,
-    check_formats,
-    export,
-    format_table,
-)
-from keras_wrn.export.formats import Format, Job, register
-from keras_wrn.export.layout import ExportError, model_base
-from keras_wrn.export.litert import LiteRTModel
+from keras_wrn.core import lazy
+
+_EXPORTER = ("FORMATS", "ExportData", "ExportOptions", "check_data", "check_formats", "export",
+             "format_table")
+__getattr__, __dir__ = lazy.attach(__name__, {
+    **dict.fromkeys(_EXPORTER, "keras_wrn.export.exporter"),
+    **dict.fromkeys(("Format", "Job", "register"), "keras_wrn.export.formats"),
+    **dict.fromkeys(("ExportError", "model_base"), "keras_wrn.export.layout"),
+    "LiteRTModel": "keras_wrn.export.litert"})
 
 __all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "Format", "Job", "LiteRTModel",
            "check_data", "check_formats", "export", "format_table", "model_base", "register"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,26 @@ def register(*formats: Format) -> None:
         FORMATS[fmt.name] = fmt
 
 
+# The modules of the formats keras_wrn ships, each registering its own on import.
+BUILTIN = ("saved_model", "tflite_formats", "optimized", "onnx")
+
+
+def load_builtin() -> None:
+    """Imports the shipped formats' modules (which load TensorFlow only when they convert)."""
+    for module in BUILTIN:
+        importlib.import_module(f"keras_wrn.export.{module}")
+
+
 def ordered(names: list[str] | tuple[str, ...] | None = None) -> list[Format]:
     """The formats named (default: every one), in their ranks' order."""
+    load_builtin()
     chosen = FORMATS.values() if names is None else (FORMATS[n] for n in dict.fromkeys(names))
     return sorted(chosen, key=lambda f: f.rank)
 
 
 def folders() -> list[str]:
     """The folders of versions beside the SavedModel's (``tflite``, ``onnx``, ...)."""
+    load_builtin()
     return sorted({fmt.folder for fmt in FORMATS.values() if fmt.folder})
 
 

@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_wrn.core import lazy
 from keras_wrn.export.formats import Format, Job, gzip_size, measure, register
 from keras_wrn.export.layout import ExportError
 from keras_wrn.export.litert import median_latency_ms
+
+keras = lazy.module("keras")
+tf = lazy.module("tensorflow")
 
 OPSET = 18
 INPUT, OUTPUT = "images", "logits"

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import tensorflow as tf
-
+from keras_wrn.core import lazy
 from keras_wrn.export import tflite
 from keras_wrn.export.formats import Format, Job, register
 from keras_wrn.export.layout import ExportError
 from keras_wrn.export.tflite_formats import representative, tflite_row
+
+tf = lazy.module("tensorflow")
 
 
 def optimized(job: Job, fmt: str) -> tuple[bytes, dict[str, Any]]:

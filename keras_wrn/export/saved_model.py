@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_wrn.core import lazy
 from keras_wrn.export.formats import Format, Job, dir_size, measure, register
 from keras_wrn.export.layout import publish, staging_dir
+
+keras = lazy.module("keras")
+tf = lazy.module("tensorflow")
 
 TOP_K = 5
 

@@ -8,11 +8,13 @@ import contextlib
 import io
 from collections.abc import Callable, Iterable
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_wrn.core import lazy
 from keras_wrn.export.layout import ExportError
+
+keras = lazy.module("keras")
+tf = lazy.module("tensorflow")
 
 # tflite_micro is tflite_int8_io (int8 from input to output) that must run under TFLite Micro.
 PTQ_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_dynamic", "tflite_int8", "tflite_int8_io",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-DROP_MODES = ("batch", "sample")
+from keras_wrn.layers.modes import DROP_MODES
 
 
 @keras.saving.register_keras_serializable(package="keras_wrn")

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import keras
+from keras_wrn import layers as wrn_layers
+from keras_wrn.core import lazy
 
-from keras_wrn.layers import (
-    SeparatedStochasticDepth,
-    StochasticDepth,
-    StochasticResidual,
-)
+keras = lazy.module("keras")
 
 # Per-channel statistics of the training sets, in the 0-255 pixel scale the models take as input.
 CIFAR_MEAN = (125.3, 123.0, 113.9)
@@ -100,11 +97,12 @@ def residual(branch_input, shortcut, branch: Callable, *, rate: float, mode: str
                          name=f"{name}_input")
     branch_model = keras.Model(inputs, branch(inputs), name=f"{name}_branch")
     if shared_channels is not None and shared_channels < shortcut.shape[-1]:
-        gate = SeparatedStochasticDepth(rate, shared_channels=shared_channels, mode=mode,
-                                        seed=seed, name=f"{name}_drop")
+        gate = wrn_layers.SeparatedStochasticDepth(rate, shared_channels=shared_channels,
+                                                   mode=mode, seed=seed, name=f"{name}_drop")
     else:
-        gate = StochasticDepth(rate, mode=mode, seed=seed, name=f"{name}_drop")
-    return StochasticResidual(branch_model, gate, name=f"{name}_residual")([shortcut, branch_input])
+        gate = wrn_layers.StochasticDepth(rate, mode=mode, seed=seed, name=f"{name}_drop")
+    return wrn_layers.StochasticResidual(branch_model, gate,
+                                         name=f"{name}_residual")([shortcut, branch_input])
 
 
 def classifier(x, num_classes: int, name: str = "classifier"):

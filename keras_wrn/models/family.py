@@ -11,9 +11,10 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import keras
-
+from keras_wrn.core import lazy
 from keras_wrn.models.depth import CifarDepth
+
+keras = lazy.module("keras")
 
 
 @dataclasses.dataclass(frozen=True)

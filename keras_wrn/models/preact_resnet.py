@@ -9,8 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import keras
-
+from keras_wrn.core import lazy
 from keras_wrn.models import common, presets
 from keras_wrn.models.depth import CifarDepth
 from keras_wrn.models.family import Family, Hparam, register
@@ -21,6 +20,8 @@ from keras_wrn.models.stages import (
     block_widths,
     build_network,
 )
+
+keras = lazy.module("keras")
 
 DEPTH = CifarDepth(basic=2, bottleneck=3)
 
@@ -97,3 +98,4 @@ register(Family(
     space={"blocks_per_stage": {"min": 1, "max": 3}, "bottleneck": [False, True]},
     presets=PRESETS,
 ))
+

@@ -15,13 +15,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
-from keras_wrn.layers import ChannelZeroPad
+from keras_wrn import layers as wrn_layers
+from keras_wrn.core import lazy
 from keras_wrn.models import common, presets
 from keras_wrn.models.depth import CifarDepth, imagenet_bottleneck, imagenet_stages
 from keras_wrn.models.family import Family, Hparam, register
 from keras_wrn.models.stages import BOTTLENECK, BOTTLENECK_EXPANSION, STEM, Block, build_network
+
+keras = lazy.module("keras")
 
 DEPTH = CifarDepth(basic=2, bottleneck=3)
 
@@ -62,7 +63,8 @@ def _pyramid_block(x, blk: Block, bottleneck: bool, separated: bool):
             2, 2, padding="same", name=f"{name}_pool"
         )(shortcut)
     if out_channels > in_channels:
-        shortcut = ChannelZeroPad(out_channels - in_channels, name=f"{name}_pad")(shortcut)
+        shortcut = wrn_layers.ChannelZeroPad(out_channels - in_channels,
+                                             name=f"{name}_pad")(shortcut)
     return common.residual(x, shortcut, branch, rate=blk.rate, mode=blk.mode, name=name,
                            seed=blk.seed, shared_channels=in_channels if separated else None)
 
@@ -190,3 +192,4 @@ register(
             YAMADA2016, 28_485_477, _published(28.3, YAMADA2016, cifar100_error=16.18),
             depth=110, alpha=270)}),
 )
+

@@ -10,12 +10,15 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import keras
+from keras_wrn.core import lazy
 
 # The families' modules register their records on import.
 from keras_wrn.models import preact_resnet, pyramidnet, resnet, wrn  # noqa: F401
 from keras_wrn.models.family import FAMILIES, Collected, Family, Hparam
 from keras_wrn.models.stages import COMMON
+
+keras = lazy.module("keras")
+
 
 DEFAULT_NUM_CLASSES = 10
 DEFAULT_INPUT_SHAPE = (32, 32, 3)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
-from keras_wrn.layers import ChannelZeroPad
+from keras_wrn import layers as wrn_layers
+from keras_wrn.core import lazy
 from keras_wrn.models import common, presets
 from keras_wrn.models.depth import CifarDepth, imagenet_bottleneck, imagenet_stages
 from keras_wrn.models.family import Family, Hparam, register
@@ -28,6 +27,8 @@ from keras_wrn.models.stages import (
     block_widths,
     build_network,
 )
+
+keras = lazy.module("keras")
 
 DEPTH = CifarDepth(basic=2)
 
@@ -41,7 +42,7 @@ def _option_a_shortcut(x, channels: int, stride: int, both_sides: bool, name: st
     if channels > x.shape[-1]:
         zeros = channels - x.shape[-1]
         before = zeros // 2 if both_sides else 0
-        x = ChannelZeroPad(zeros - before, before, name=f"{name}_pad")(x)
+        x = wrn_layers.ChannelZeroPad(zeros - before, before, name=f"{name}_pad")(x)
     return x
 
 
@@ -182,3 +183,4 @@ register(Family(
     torch_layouts={"cifar": ("akamaster", "dxy", "chenyaofo"), "imagenet": ("torchvision",)},
     presets=PRESETS,
 ))
+

@@ -8,11 +8,12 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import keras
-
-from keras_wrn.layers import DROP_MODES
+from keras_wrn.core import lazy
+from keras_wrn.layers.modes import DROP_MODES
 from keras_wrn.models import common
 from keras_wrn.models.family import Hparam
+
+keras = lazy.module("keras")
 
 # Output channels of a bottleneck block over its branch width (He et al. 2015).
 BOTTLENECK_EXPANSION = 4
@@ -34,6 +35,7 @@ COMMON: tuple[Hparam, ...] = (
     Hparam("std", None, "input deviation per channel, 0-255 (default: the stem's dataset)",
            type=tuple),
 )
+
 
 # Hyperparameters several families take.
 # (The families' layout functions check the stem.)

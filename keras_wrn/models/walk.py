@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import keras
+from keras_wrn.core import lazy
+
+keras = lazy.module("keras")
+
 
 
 def leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
+from keras_wrn.core import lazy
 from keras_wrn.models import common, presets
 from keras_wrn.models.depth import CifarDepth
 from keras_wrn.models.family import Family, Hparam, register
 from keras_wrn.models.stages import Block, block_widths, build_network
+
+keras = lazy.module("keras")
 
 DEPTH = CifarDepth(basic=2, extra=4)
 
@@ -111,3 +112,4 @@ register(Family(
            "dropout": {"min": 0.0, "max": 0.3, "step": 0.1}},
     torch_layouts={"cifar": ("wrn-pytorch",)}, presets=PRESETS,
 ))
+

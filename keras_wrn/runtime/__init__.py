@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from keras_wrn.runtime.cluster import workers_in_cluster
 from keras_wrn.runtime.devices import Devices, Gpu, detect, gpu_driver_present
 from keras_wrn.runtime.plan import (
     ALL_REDUCES,
@@ -27,6 +26,8 @@ def preplan(request: RuntimeRequest, epochs: int | None = None,
     """The plan as far as it can be known before TensorFlow lists its devices (from the GPU
     driver and the cluster, TF_CONFIG's or a Slurm job's): what decides the process-wide XLA
     flags."""
+    from keras_wrn.runtime.cluster import workers_in_cluster  # imports TensorFlow
+
     driver_gpus = (Gpu("driver"),) if gpu_driver_present() else ()
     return resolve_plan(request, Devices(driver_gpus, workers_in_cluster(request.cluster),
                                          request.cpu_devices), epochs, batch_size)

@@ -18,13 +18,13 @@ from typing import Any
 
 from keras_wrn.core.fields import option
 from keras_wrn.data import cache
-from keras_wrn.data.pipeline import KINDS
+from keras_wrn.data.kinds import KINDS
 from keras_wrn.models import registry
 from keras_wrn.models.family import Hparam
 from keras_wrn.models.stages import COMMON
-from keras_wrn.runtime import RuntimeRequest
+from keras_wrn.runtime.plan import RuntimeRequest
+from keras_wrn.training.decays import SCHEDULES
 from keras_wrn.training.recipes import RECIPES, default_recipe
-from keras_wrn.training.schedule import SCHEDULES
 
 LR_SCALINGS = ("none", "linear")
 # Goyal et al. 2017 ("Accurate, Large Minibatch SGD", section 2.2): the linear scaling rule

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
+from keras_wrn.core import lazy
+
+keras = lazy.module("keras")
+tf = lazy.module("tensorflow")
 
 
 def make_eval_step(model: keras.Model, strategy: tf.distribute.Strategy):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-SCHEDULES = ("step", "cosine")
+from keras_wrn.training.decays import SCHEDULES
 
 
 @keras.saving.register_keras_serializable(package="keras_wrn")
