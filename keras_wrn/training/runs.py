@@ -51,7 +51,9 @@ class Classifier(Protocol):
 def load_run(path: str | Path) -> TrainedRun:
     """Loads a `.keras` file or a training output directory, with the ``run.json`` beside the
     model (checked against it); one-line ValueError otherwise."""
-    import keras_wrn  # noqa: F401  (registers the custom layers)
+    from keras_wrn import layers
+
+    layers.register()  # the custom layers, for load_model
 
     path = Path(path)
     config = {}
