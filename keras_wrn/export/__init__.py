@@ -6,13 +6,14 @@ pruning path. The names load on first use, so export's flags parse without Tenso
 
 from keras_wrn.core import lazy
 
-_EXPORTER = ("FORMATS", "ExportData", "ExportOptions", "check_data", "check_formats", "export",
-             "format_table")
+_EXPORTER = ("FORMATS", "ExportData", "check_data", "check_formats", "export", "format_table")
 __getattr__, __dir__ = lazy.attach(__name__, {
     **dict.fromkeys(_EXPORTER, "keras_wrn.export.exporter"),
     **dict.fromkeys(("Format", "Job", "register"), "keras_wrn.export.formats"),
     **dict.fromkeys(("ExportError", "model_base"), "keras_wrn.export.layout"),
-    "LiteRTModel": "keras_wrn.export.litert"})
+    **dict.fromkeys(("ExportOptions", "ExportRequest"), "keras_wrn.export.request"),
+    "export_run": "keras_wrn.export.launch", "LiteRTModel": "keras_wrn.export.litert"})
 
-__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "Format", "Job", "LiteRTModel",
-           "check_data", "check_formats", "export", "format_table", "model_base", "register"]
+__all__ = ["FORMATS", "ExportData", "ExportError", "ExportOptions", "ExportRequest", "Format",
+           "Job", "LiteRTModel", "check_data", "check_formats", "export", "export_run",
+           "format_table", "model_base", "register"]

@@ -31,6 +31,7 @@ from keras_wrn.export.layout import (
     publish,
     staging_dir,
 )
+from keras_wrn.export.request import ExportOptions
 
 
 @dataclasses.dataclass
@@ -43,23 +44,6 @@ class ExportData:
     fine_tune: Callable[[int], tf.data.Dataset] | None = None
     eval_images: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
-
-
-@dataclasses.dataclass
-class ExportOptions:
-    formats: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_int8")
-    version: int | None = None
-    qat_epochs: int = 0
-    qat_lr: float = 1e-3  # the fine-tuning's first LR, annealed to zero
-    freeze_bn_after: float = 0.25  # QAT: batch norms frozen after this fraction of the steps
-    qat_targets: str = "distill"  # the float model's probabilities, or "labels"
-    label_smoothing: float = 0.0  # the training recipe's
-    prune_sparsity: float = 0.0
-    prune_epochs: int = 1
-    fine_tune_steps: int | None = None  # cap per fine-tuning epoch (None: the whole data)
-    threads: int = 1
-    lesion: tuple[int, ...] = ()  # depth ladder: also K blocks deleted, for each K
-    micro_examples: int = 200  # evaluation images run under TFLite Micro (one at a time)
 
 
 def check_formats(formats: list[str] | tuple[str, ...], options: ExportOptions) -> None:

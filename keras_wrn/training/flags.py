@@ -4,11 +4,10 @@ benchmark spell every option the same way and a new field is a flag everywhere a
 from __future__ import annotations
 
 import argparse
-import types
-import typing
 from collections.abc import Iterable
 from typing import Any
 
+from keras_wrn.core.fields import flag_keywords
 from keras_wrn.training.config import KEYS, SECTIONS, Key
 
 TITLES = {
@@ -19,27 +18,9 @@ TITLES = {
 }
 
 
-def _base_type(hint: Any) -> Any:
-    """``int | None`` -> int; ``list[float]`` stays as it is."""
-    if typing.get_origin(hint) in (types.UnionType, typing.Union):
-        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    return hint
-
-
 def _argument(key: Key) -> dict[str, Any]:
     """argparse keywords for one key: booleans as --x/--no-x, lists as several values."""
-    hint = _base_type(key.hint)
-    kwargs: dict[str, Any] = {"help": key.field.metadata.get("help"), "default": None}
-    if hint is bool:
-        kwargs["action"] = argparse.BooleanOptionalAction
-    elif typing.get_origin(hint) is list:
-        (item,) = typing.get_args(hint)
-        kwargs.update(type=item, nargs="*")
-    else:
-        kwargs["type"] = hint
-    if key.field.metadata.get("choices"):
-        kwargs["choices"] = list(key.field.metadata["choices"])
-    return kwargs
+    return flag_keywords(key.field, key.hint)
 
 
 def section_keys(section: str) -> list[str]:
