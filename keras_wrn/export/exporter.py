@@ -20,10 +20,7 @@ from keras_wrn.analysis import residual_blocks
 from keras_wrn.benchmark.machine import machine_info
 from keras_wrn.core.artifacts import write_json
 from keras_wrn.core.interrupts import StopSignals
-
-# The formats' modules register their records on import.
-from keras_wrn.export import onnx, optimized, saved_model, tflite_formats  # noqa: F401
-from keras_wrn.export.formats import FORMATS, Format, Job, measure, ordered
+from keras_wrn.export.formats import FORMATS, Format, Job, load_builtin, measure, ordered
 from keras_wrn.export.layout import (
     ExportError,
     model_base,
@@ -32,6 +29,8 @@ from keras_wrn.export.layout import (
     staging_dir,
 )
 from keras_wrn.export.request import ExportOptions
+
+load_builtin()  # the shipped formats register themselves
 
 
 @dataclasses.dataclass

@@ -41,20 +41,16 @@ def weights_checksum(model: Any) -> float:
     return float(sum(float(np.sum(np.asarray(w, np.float64))) for w in model.weights))
 
 
-def output_dir_of(config: TrainConfig) -> Path:
-    """The run's folder: ``--output-dir``, else ``runs/ARCH``."""
-    return Path(config.runtime.output_dir or f"runs/{config.model.arch}")
-
-
 def train_run(config: TrainConfig | Mapping[str, Any],
               echo: Callable[[str], None] = lambda line: print(line, flush=True),
               warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
               ) -> TrainSummary:
     """Trains ``config`` (a TrainConfig, or the flat keys given, resolved over the family's
-    recipe) into its output folder, which this run holds locked; a run found there is resumed
-    (ConfigError when the values make it another run). ``echo`` takes the progress lines,
-    ``warn`` the warnings. Raises ConfigError, LockError, DataError, PlanError, DivergedError,
-    PreemptedError (exit with its ``exit_code``) or ValueError, each one line."""
+    recipe) into its output folder (``output_dir``, else ``runs/ARCH``), which this run holds
+    locked; a run found there is resumed (ConfigError when the values make it another run).
+    ``echo`` takes the progress lines, ``warn`` the warnings. Raises ConfigError, LockError,
+    DataError, PlanError, DivergedError, PreemptedError (exit with its ``exit_code``) or
+    ValueError, each one line."""
     from keras_wrn.core.lock import OutputLock, task_lock_name
     from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.training.resume import resume_config
@@ -63,7 +59,7 @@ def train_run(config: TrainConfig | Mapping[str, Any],
         given = set(flatten(config.to_dict()))
     else:
         given, config = set(config), resolve_config(dict(config))
-    output_dir = output_dir_of(config)
+    output_dir = Path(config.runtime.output_dir or f"runs/{config.model.arch}")
     # The lock is the run's first write: a second run, or an unusable directory, stops here.
     # Each task of a multi-worker run (TF_CONFIG's or Slurm's) holds its own.
     lock = OutputLock(output_dir, task_lock_name(cluster_task(config.runtime.cluster)))
