@@ -19,8 +19,9 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 # TensorFlow's C++ log level when the user set none: 3 keeps its INFO/WARNING/ERROR lines (on a
-# CPU machine, "failed call to cuInit") off the app's output. Set in parse(), before TF loads.
+# CPU machine, "failed call to cuInit") off the app's output. Read once, when TensorFlow loads.
 QUIET_LOG_LEVEL = "3"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
 
 # Seconds an app has to stop after SIGTERM or Ctrl-C before it exits at once, stuck or not
 # (train.py's run takes --stop-grace).
@@ -51,7 +52,7 @@ def load_tensorflow_quietly() -> None:
     lower. The log level does not reach the lines TensorFlow prints while loading its CUDA
     stubs ("Could not find cuda drivers"), so at the quiet level and without an NVIDIA driver
     the import runs with the process's native stderr on /dev/null; Python's stays open."""
-    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     if "tensorflow" in sys.modules:  # main called in a process that loaded it already
         return
     from keras_wrn.runtime.devices import gpu_driver_present
