@@ -1,11 +1,6 @@
-"""Analysis of trained networks: residual blocks deleted at test time (the lesion study). The
-names load on first use."""
+"""Analysis of trained networks: residual blocks deleted at test time (the lesion study)."""
 
-from keras_wrn.core import lazy
-
-__getattr__, __dir__ = lazy.attach(__name__, {
-    "residual_blocks": "keras_wrn.analysis.graph", "without_blocks": "keras_wrn.analysis.graph",
-    "cheapest_blocks": "keras_wrn.analysis.lesion", "lesion": "keras_wrn.analysis.lesion",
-    "plot": "keras_wrn.analysis.lesion"})
+from keras_wrn.analysis.graph import residual_blocks, without_blocks
+from keras_wrn.analysis.lesion import cheapest_blocks, lesion, plot
 
 __all__ = ["cheapest_blocks", "lesion", "plot", "residual_blocks", "without_blocks"]

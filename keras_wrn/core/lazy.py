@@ -14,7 +14,9 @@ def attach(package: str, names: Mapping[str, str]) -> tuple[Callable[[str], Any]
     """``(__getattr__, __dir__)`` for ``package``'s ``__init__``: each of ``names`` (a name ->
     the module that defines it) is imported on first access, so importing the package is
     cheap. A name a module defines under another spelling is ``"module:attribute"``; a
-    subpackage's own name maps to itself (``"layers": "pkg.layers"``)."""
+    subpackage's own name maps to itself (``"layers": "pkg.layers"``). A name that is also a
+    submodule's (``analysis.lesion``) must not be attached: the submodule, once imported,
+    would shadow it."""
 
     def __getattr__(name: str) -> Any:  # noqa: N807 (a module-level __getattr__)
         if name not in names:
