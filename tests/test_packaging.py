@@ -102,3 +102,42 @@ def test_every_flag_has_help(app):
     helpless = [action.option_strings for action in load_app(app).build_parser()._actions
                 if not action.help]
     assert not helpless
+
+
+def _names(path) -> set[str]:
+    """Distribution names of a requirements file's own lines (not those of -r includes)."""
+    return {re.split(r"[<>=\[;! ]", line)[0].lower().replace("_", "-")
+            for line in (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+            if line and not line.startswith("-")}
+
+
+def test_requirements_by_role_and_setup_cfg_agree():
+    """requirements.txt is the runtime (setup.cfg's requirements and every extra but convert, gpu
+    and dev); requirements-dev.txt includes it and adds what the dev extra adds for the tests."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    extras = {name: {re.split(r"[<>=\[;! ]", line.strip())[0].lower().replace("_", "-")
+                     for line in text.splitlines() if line.strip()}
+              for name, text in config["options.extras_require"].items()}
+    required, _ = _requirements()
+    runtime = _names(ROOT / "requirements.txt")
+    dev = _names(ROOT / "requirements-dev.txt")
+    runtime_extras = set().union(*(names for extra, names in extras.items()
+                                   if extra not in ("convert", "gpu", "dev")))
+    assert runtime == (required - {"numpy"}) | runtime_extras
+    assert not runtime & {"pytest", "pytest-xdist", "hypothesis", "ruff", "jax", "torch"}
+    assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements.txt\n") == 1
+    assert dev == {"pytest", "pytest-xdist", "hypothesis", "ruff", "jax", "torch"}
+    assert extras["dev"] == (runtime | dev) - required
+
+
+def test_ci_runs_the_readmes_two_set_up_commands():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Set up\n.*?```bash\n(.*?)```", readme, re.S).group(1)
+    commands = block.strip().splitlines()
+    assert len(commands) == 2 and commands[0].startswith("pip install -r requirements.txt -e . && ")
+    assert commands[1] == "pip install -r requirements-dev.txt && python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    run = [line for line in ci if line.startswith(("pip ", "python -m pytest"))]
+    assert run == commands
+    assert "ruff check ." in ci
