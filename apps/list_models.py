@@ -1,6 +1,11 @@
-"""Prints the presets as a Markdown table: parameter count measured by building each model, next
-to the paper's rounded count and the published error rates with where they are printed (the
-README's model table)."""
+"""Prints the presets as a Markdown table (the README's model table): trainable and total
+parameter counts (total where it differs: batch normalisation's moving statistics), next to the
+paper's rounded count and the published error rates with where they are printed. The counts are
+the presets' data, which tests/test_models.py checks against the built models; nothing is built.
+
+Example:
+    python apps/list_models.py 'pyramid*'
+"""
 
 import argparse
 import re
@@ -23,13 +28,15 @@ def _errors(published: dict) -> str:
                      if published.get(k) is not None)
 
 
-def row(name: str, params: int) -> str:
-    """The preset's table row, with ``params`` the count measured by building it."""
+def row(name: str) -> str:
+    """The preset's table row, from its record."""
     preset = keras_wrn.get_preset(name)
     published = preset["published"]
-    return (f"| `{name}` | {preset['family']} | {params:,} | {published['params_m']}M | "
-            f"{_errors(published)} | {_short(published['errors_source'] or '')} | "
-            f"{_short(preset['source'])} |")
+    total = preset["total_params"]
+    total = f"{total:,}" if total not in (None, preset["params"]) else ""
+    return (f"| `{name}` | {preset['family']} | {preset['params']:,} | {total} | "
+            f"{published['params_m']}M | {_errors(published)} | "
+            f"{_short(published['errors_source'] or '')} | {_short(preset['source'])} |")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,16 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    print("| preset | family | measured params | paper | published error (%) | errors from | "
-          "architecture from |")
-    print("|---|---|---:|---:|---|---|---|")
+    print("| preset | family | trainable params | total params | paper | published error (%) | "
+          "errors from | architecture from |")
+    print("|---|---|---:|---:|---:|---|---|---|")
     for name in keras_wrn.list_models(args.pattern):
-        preset = keras_wrn.get_preset(name)
-        stem = preset["hparams"].get("stem", "cifar")
-        model = keras_wrn.build_model(name, input_shape=(64, 64, 3) if stem == "imagenet" else None)
-        params = sum(int(w.numpy().size) for w in model.trainable_weights)
-        print(row(name, params), flush=True)
-
+        print(row(name))
 
 if __name__ == "__main__":
     main()

@@ -48,15 +48,18 @@ def test_every_published_number_names_its_source():
         assert published["errors_source"] == "github.com/jhkim89/PyramidNet README", name
 
 
-def _count_in_a_fresh_process(name: str) -> int:
-    """``python -c "import keras_wrn; keras_wrn.build_model(name)"``: its trainable count."""
+def _counts_in_a_fresh_process(name: str) -> tuple[int, int]:
+    """``python -c "import keras_wrn; keras_wrn.build_model(name)"``: its trainable and total
+    counts."""
     code = ("import numpy as np, keras_wrn\n"
             f"model = keras_wrn.build_model({name!r})\n"
-            "print(sum(int(np.prod(w.shape)) for w in model.trainable_weights))")
+            "print(sum(int(np.prod(w.shape)) for w in model.trainable_weights),"
+            " model.count_params())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, env=app_env(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    return int(result.stdout.split()[-1])
+    trainable, total = result.stdout.split()[-2:]
+    return int(trainable), int(total)
 
 
 def _slow(name: str) -> bool:
@@ -67,15 +70,18 @@ def _slow(name: str) -> bool:
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if _slow(name)
                                   else name for name in PRESETS])
-def test_preset_builds_runs_and_has_reference_param_count(name):
+def test_preset_builds_runs_and_has_reference_param_counts(name):
+    """The trainable count is the authors' reference code's; the total (with batch
+    normalisation's moving statistics) is the preset's, which apps/list_models.py prints."""
     preset = keras_wrn.get_preset(name)
     stem = preset["hparams"].get("stem", "cifar")
     if name in DEEP:  # as a user builds it: a plain interpreter, its default recursion limit
-        count = _count_in_a_fresh_process(name)
+        count, total = _counts_in_a_fresh_process(name)
     else:
         model = keras_wrn.build_model(name, input_shape=SMALL_INPUT[stem])
-        count = _trainable_count(model)
+        count, total = _trainable_count(model), model.count_params()
     assert count == preset["params"], f"{name}: {count} != reference {preset['params']}"
+    assert total == preset["total_params"], f"{name}: {total} != {preset['total_params']}"
     # The paper prints counts rounded to 0.1M (0.01M below 1M): same order, within rounding + 5%.
     assert abs(count / 1e6 - preset["published"]["params_m"]) <= 0.05 * count / 1e6 + 0.05
     if name in DEEP:

@@ -84,10 +84,10 @@ _T3 = HE2016 + ", Table 3"
 PRESETS = {
     "preact-resnet-164": presets.preset(
         _T3, 1_703_258, presets.published(1.7, _T3, cifar10_error=5.46, cifar100_error=24.33),
-        depth=164, bottleneck=True),
+        depth=164, bottleneck=True, total_params=1_727_482),
     "preact-resnet-1001": presets.preset(
         _T3, 10_327_706, presets.published(10.2, _T3, cifar10_error=4.92, cifar100_error=22.71),
-        depth=1001, bottleneck=True),
+        depth=1001, bottleneck=True, total_params=10_476_922),
 }
 
 register(Family(

@@ -143,29 +143,29 @@ _T4, _preset, _published = HAN2017 + ", Table 4", presets.preset, presets.publis
 PRESETS = {
     "pyramidnet-110-a48": _preset(_T4, 1_772_706, _published(1.7, REPO, cifar10_error=4.62,
                                                              cifar100_error=23.31),
-                                  depth=110, alpha=48),
+                                  depth=110, alpha=48, total_params=1_785_874),
     "pyramidnet-110-a84": _preset(_T4, 3_904_446, _published(3.8, REPO, cifar10_error=4.27,
                                                              cifar100_error=20.21),
-                                  depth=110, alpha=84),
+                                  depth=110, alpha=84, total_params=3_923_554),
     "pyramidnet-110-a270": _preset(_T4, 28_485_477, _published(28.3, REPO, cifar10_error=3.73,
                                                                cifar100_error=18.25),
-                                   depth=110, alpha=270),
+                                   depth=110, alpha=270, total_params=28_535_275),
     "pyramidnet-164-a48-bottleneck": _preset(
         _T4, 1_715_442, _published(1.7, REPO, cifar10_error=4.21, cifar100_error=19.52),
-        depth=164, alpha=48, bottleneck=True),
+        depth=164, alpha=48, bottleneck=True, total_params=1_759_186),
     "pyramidnet-164-a270-bottleneck": _preset(
         _T4, 27_216_021, _published(27.0, REPO, cifar10_error=3.48, cifar100_error=17.01),
-        depth=164, alpha=270, bottleneck=True),
+        depth=164, alpha=270, bottleneck=True, total_params=27_381_865),
     "pyramidnet-200-a240-bottleneck": _preset(
         _T4, 26_752_702, _published(26.6, REPO, cifar10_error=3.44, cifar100_error=16.51),
-        depth=200, alpha=240, bottleneck=True),
+        depth=200, alpha=240, bottleneck=True, total_params=26_934_686),
     "pyramidnet-272-a200-bottleneck": _preset(
         _T4, 26_210_842, _published(26.0, REPO, cifar10_error=3.31, cifar100_error=16.35),
-        depth=272, alpha=200, bottleneck=True),
+        depth=272, alpha=200, bottleneck=True, total_params=26_421_706),
     "pyramidnet-200-a300-imagenet": _preset(
         HAN2017 + ", Table 5", 62_368_168,
         _published(62.1, REPO + " (single crop)", imagenet_top1_error=20.47),
-        depth=200, alpha=300, **presets.IMAGENET),
+        depth=200, alpha=300, **presets.IMAGENET, total_params=62_653_904),
 }
 
 _PYRAMIDNET = Family(
@@ -184,12 +184,12 @@ register(
     dataclasses.replace(
         _PYRAMIDNET, name="pyramiddrop", recipes={}, defaults={"drop_rate": 0.5},
         presets={"pyramiddrop-110-a270": _preset(YAMADA2016, 28_485_477, _published(28.3),
-                                                 depth=110, alpha=270)}),
+                                                 depth=110, alpha=270, total_params=28_535_275)}),
     dataclasses.replace(
         _PYRAMIDNET, name="pyramidsepdrop", recipe="pyramidsepdrop-cifar", recipes={},
         defaults={"drop_rate": 0.5}, fixed={"separated": True},
         presets={"pyramidsepdrop-110-a270": _preset(
             YAMADA2016, 28_485_477, _published(28.3, YAMADA2016, cifar100_error=16.18),
-            depth=110, alpha=270)}),
+            depth=110, alpha=270, total_params=28_535_275)}),
 )
 

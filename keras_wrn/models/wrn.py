@@ -92,17 +92,17 @@ _preset, _published = presets.preset, presets.published
 PRESETS = {
     "wrn-16-8": _preset(ZK2016 + ", Table 5", 10_961_370,
                         _published(11.0, WRN_ZCA, cifar10_error=4.81, cifar100_error=22.07),
-                        depth=16, widen_factor=8),
+                        depth=16, widen_factor=8, total_params=10_968_570),
     "wrn-28-10": _preset(ZK2016 + ", Table 5", 36_479_194,
                          _published(36.5, WRN_REPO, cifar10_error=4.00, cifar100_error=19.25),
-                         depth=28, widen_factor=10),
+                         depth=28, widen_factor=10, total_params=36_497_146),
     "wrn-28-10-dropout": _preset(ZK2016 + ", Table 6", 36_479_194,
                                  _published(36.5, WRN_REPO, cifar10_error=3.89,
                                             cifar100_error=18.85),
-                                 depth=28, widen_factor=10, dropout=0.3),
+                                 depth=28, widen_factor=10, dropout=0.3, total_params=36_497_146),
     "wrn-40-4": _preset(ZK2016 + ", Table 5", 8_949_210,
                         _published(8.9, WRN_ZCA, cifar10_error=4.97, cifar100_error=22.89),
-                        depth=40, widen_factor=4),
+                        depth=40, widen_factor=4, total_params=8_959_994),
 }
 
 register(Family(
