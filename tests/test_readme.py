@@ -59,10 +59,11 @@ def test_every_documented_command_parses_and_resolves(document, argv):
         resolve_config(given_config(args))  # presets, recipes and values exist
 
 
-def test_the_readme_model_table_is_list_models_output():
+@pytest.mark.parametrize("document", ["README.md", "docs/models.md"])
+def test_the_model_tables_are_list_models_output(document):
     """The table, header included, as apps/list_models.py prints it from the presets' counts,
     which tests/test_models.py asserts the built models have."""
-    lines = (ROOT / "README.md").read_text().splitlines()
+    lines = (ROOT / document).read_text().splitlines()
     start = lines.index(next(line for line in lines if line.startswith("| preset |")))
     table = lines[start:start + 2 + len(keras_wrn.list_models())]
     printed = call_app("list_models.py").stdout.splitlines()
