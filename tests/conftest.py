@@ -1,4 +1,5 @@
 """Test-wide settings: quiet TensorFlow, TensorFlow backend, CPU only, oneDNN, fixed seeds."""
+# ruff: noqa: E402  (sys.modules is set before the imports below, as os.environ is)
 
 import os
 
@@ -8,6 +9,16 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # As keras_wrn sets it, but before this process loads TensorFlow: the tests and the apps they run
 # in subprocesses use the same (oneDNN) kernels, so their outputs can be compared exactly.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import sys
+
+# JAX is installed for tests/test_backends.py, which runs it in a subprocess of its own; nothing in
+# the test processes uses it. TensorFlow imports it when it is installed (tensorflow.lite's
+# optional `from jax import jit`), which registers JAX's exit handlers in every pytest-xdist
+# worker, and the workers' shutdown (execnet sends a worker still running 5 s after the end a
+# SIGINT) interrupted them: a KeyboardInterrupt traceback from jax after the summary. Kept out,
+# the test processes import what the runtime install (requirements.txt, no jax) has.
+sys.modules.setdefault("jax", None)
 
 import keras
 import pytest

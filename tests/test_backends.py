@@ -108,6 +108,13 @@ print(json.dumps({"backend": keras.backend.backend(), "jax": jax.__version__,
 """
 
 
+def test_jax_stays_out_of_the_test_processes():
+    """JAX runs in the subprocess below only; tests/conftest.py keeps TensorFlow from importing
+    it here (its exit handlers in pytest-xdist's workers ended the run with a traceback)."""
+    assert sys.modules.get("jax") is None
+    assert keras.backend.backend() == "tensorflow"
+
+
 # The deep preset the JAX run builds too, whose logits must equal TensorFlow's.
 PRESET = "pyramidsepdrop-110-a270"
 
