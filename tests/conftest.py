@@ -1,7 +1,9 @@
 """Test-wide settings: quiet TensorFlow, TensorFlow backend, CPU only, oneDNN, fixed seeds."""
-# ruff: noqa: E402  (sys.modules is set before the imports below, as os.environ is)
+# ruff: noqa: E402  (sys.meta_path is set before the imports below, as os.environ is)
 
+import importlib.abc
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -10,15 +12,24 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # in subprocesses use the same (oneDNN) kernels, so their outputs can be compared exactly.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import sys
-
 # JAX is installed for tests/test_backends.py, which runs it in a subprocess of its own; nothing in
 # the test processes uses it. TensorFlow imports it when it is installed (tensorflow.lite's
 # optional `from jax import jit`), which registers JAX's exit handlers in every pytest-xdist
 # worker, and the workers' shutdown (execnet sends a worker still running 5 s after the end a
-# SIGINT) interrupted them: a KeyboardInterrupt traceback from jax after the summary. Kept out,
-# the test processes import what the runtime install (requirements.txt, no jax) has.
-sys.modules.setdefault("jax", None)
+# SIGINT) could interrupt them: a KeyboardInterrupt traceback from jax after the summary. Kept out,
+# the test processes import what the runtime install (requirements.txt, no jax) has: `import jax`
+# fails as if it were not installed (a finder, not sys.modules["jax"] = None, which libraries that
+# test `"jax" in sys.modules` would take for an imported jax).
+class _NoJax(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("jax", "jaxlib"):
+            raise ModuleNotFoundError(f"No module named {name!r} (tests/conftest.py: JAX runs in "
+                                      "tests/test_backends.py's subprocess only)", name=name)
+        return None
+
+
+if "jax" not in sys.modules:
+    sys.meta_path.insert(0, _NoJax())
 
 import keras
 import pytest

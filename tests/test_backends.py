@@ -111,7 +111,9 @@ print(json.dumps({"backend": keras.backend.backend(), "jax": jax.__version__,
 def test_jax_stays_out_of_the_test_processes():
     """JAX runs in the subprocess below only; tests/conftest.py keeps TensorFlow from importing
     it here (its exit handlers in pytest-xdist's workers ended the run with a traceback)."""
-    assert sys.modules.get("jax") is None
+    assert "jax" not in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        import jax  # noqa: F401
     assert keras.backend.backend() == "tensorflow"
 
 
