@@ -133,8 +133,10 @@ def _one_line_errors(main, argv: list[str] | None) -> None:
         root = (err.name or "").split(".")[0]
         if root not in EXTRAS:
             raise
+        # torch is a test tool in requirements-dev.txt; the rest are in the runtime set.
+        requirements = "requirements-dev.txt" if root == "torch" else "requirements.txt"
         fail(f"this needs {root}, which is not installed: pip install "
-             f"'keras_wrn[{EXTRAS[root]}]' (or pip install -r requirements.txt).")
+             f"'keras_wrn[{EXTRAS[root]}]' (or pip install -r {requirements}).")
     except OSError as err:
         where = f" {err.filename}" if err.filename else ""
         fail(f"cannot use{where}: {err.strerror or err}; check the path and its "
