@@ -7,11 +7,13 @@
 
 `train` times the training step of apps/train.py (median images/s of timed windows after
 warm-up), counts forward FLOPs from the graph and measures this machine's peak with a large
-matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-python PY` also runs
-../shared/tools/torch_reference.py with that interpreter for a side-by-side number (`--rounds N`
-alternates the two N times and reports the median ratio); `--conv-floor` times every conv of the
-step alone with oneDNN, the least the step can cost with those kernels; `--no-winograd` trains
-with oneDNN everywhere and `--no-xla-fusion` without XLA fusing the elementwise ops.
+matmul: mfu = images/s x 3 x forward FLOPs / peak. `--torch-reference SCRIPT` also runs a PyTorch
+training-step script (`SCRIPT ARCH --batch N --precision P`, last line JSON with
+`train_images_per_s`) with `--torch-python` (default this Python) for a side-by-side number
+(`--rounds N` alternates the two N times and reports the median ratio); `--conv-floor` times
+every conv of the step alone with oneDNN, the least the step can cost with those kernels;
+`--no-winograd` trains with oneDNN everywhere and `--no-xla-fusion` without XLA fusing the
+elementwise ops.
 `winograd` times single 3x3 convs (CHANNELS@SIDE) forward and backward with oneDNN and with
 Winograd F(2x2, 3x3) and F(4x4, 3x3): the measurements behind the training step's choice.
 """
@@ -23,6 +25,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,10 +37,15 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # The channel widths and image sides of the WRN and PyramidNet stages, around the choice's edge.
 WINOGRAD_SHAPES = ("32@32", "48@32", "64@32", "128@32", "64@16", "96@16", "256@16", "64@8",
                    "80@8", "96@8", "128@8", "512@8")
-TORCH_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "torch_reference.py"
 
 
 def _train(args) -> dict:
+    if args.torch_python and not (args.torch_reference or args.side_by_side):
+        raise ValueError("--torch-python runs a PyTorch script: add --torch-reference SCRIPT "
+                         "or --side-by-side SCRIPT.")
+    if args.torch_reference and not Path(args.torch_reference).is_file():
+        raise ValueError(f"no PyTorch training-step script at {args.torch_reference}; pass its "
+                         "path to --torch-reference.")
     if args.side_by_side:
         return _train_side_by_side(args)
     import tensorflow as tf
@@ -75,7 +83,7 @@ def _train(args) -> dict:
                                                     warmup=3 if index == 0 else 1)
             rates.append(round_rate)
             windows += round_windows
-            if args.torch_python:
+            if args.torch_reference:
                 torch_rates.append(_torch_rate(args, plan.precision))
         rate = statistics.median(rates)
         if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
@@ -103,7 +111,7 @@ def _train(args) -> dict:
     if convs is not None:  # the step's convs timed alone: the least a step costs in them
         result["conv_s_per_step"] = {name: round(t, 3) for name, t in convs.items()}
         result["conv_share_of_step"] = round(convs["total"] * rate / args.batch_size, 3)
-    if args.torch_python:
+    if args.torch_reference:
         torch_rate = statistics.median(torch_rates)
         ratios = [ours / theirs for ours, theirs in zip(rates, torch_rates, strict=True)]
         result["torch_images_per_s"] = round(torch_rate, 1)
@@ -118,10 +126,11 @@ def _train(args) -> dict:
 
 
 def _torch_rate(args, precision: str) -> float:
-    """Training images/s of ../shared/tools/torch_reference.py, run with --torch-python."""
+    """Training images/s of the --torch-reference script, run with --torch-python."""
     torch = subprocess.run(
-        [args.torch_python, str(TORCH_REFERENCE), args.arch, "--batch", str(args.batch_size),
-         "--precision", precision], capture_output=True, text=True, check=True)
+        [args.torch_python or sys.executable, str(args.torch_reference), args.arch, "--batch",
+         str(args.batch_size), "--precision", precision],
+        capture_output=True, text=True, check=True)
     return json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"]
 
 
@@ -130,7 +139,6 @@ def _train_side_by_side(args) -> dict:
     same folder, alternated ``--rounds`` times: wall time, training seconds per epoch,
     validation top-1 and the time to ``--target``."""
     import shlex
-    import sys
 
     from keras_wrn.benchmark.commands import history_epoch_seconds, side_by_side
     from keras_wrn.training.flags import given_config
@@ -319,7 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "strategy": {"default": "one_device"}})
     train.add_argument("--windows", type=_positive, default=5)
     train.add_argument("--steps", type=_positive, default=5, help="training steps per window")
-    train.add_argument("--torch-python", help="python with torch, for the reference number")
+    train.add_argument("--torch-reference", metavar="SCRIPT",
+                       help="a PyTorch training-step script to time beside keras_wrn: it takes "
+                            "ARCH --batch N --precision P and prints JSON with "
+                            "train_images_per_s as its last line")
+    train.add_argument("--torch-python", metavar="PY",
+                       help="the Python with torch that runs --torch-reference or "
+                            "--side-by-side (default this Python)")
     train.add_argument("--rounds", type=_positive, default=1,
                        help="alternate the keras_wrn windows and the reference this many times "
                             "and report the median ratio (for noisy shared machines)")

@@ -34,17 +34,20 @@ def test_flops_of_resnet_20_match_its_layer_by_layer_count():
 
 @pytest.mark.slow
 def test_train_benchmark_runs_and_reports(tmp_path):
-    # A stand-in for the PyTorch interpreter: the reference's last line, 100, 400 then 200 img/s.
-    fake_torch = tmp_path / "torch-python"
-    fake_torch.write_text(f"""#!/bin/sh
-calls={tmp_path}/calls; echo x >> $calls; n=$(wc -l < $calls)
-echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
+    # A stand-in for the PyTorch reference script, run by this Python: its last line says 100,
+    # 400 then 200 img/s, and it records the arguments it was given.
+    fake_torch = tmp_path / "torch_step.py"
+    fake_torch.write_text(f"""import json, sys
+with open({str(tmp_path / 'calls')!r}, "a") as calls:
+    calls.write(json.dumps(sys.argv[1:]) + "\\n")
+with open({str(tmp_path / 'calls')!r}) as calls:
+    n = len(calls.readlines())
+print(json.dumps({{"train_images_per_s": {{1: 100, 2: 400}}.get(n, 200)}}))
 """)
-    fake_torch.chmod(0o755)
     result = run_app("benchmark.py", "train", "--arch", "resnet-20", "--json",
                      "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
-                     "--no-winograd",
-                     "--rounds", "3", "--torch-python", fake_torch, "--output", tmp_path / "r.json",
+                     "--no-winograd", "--rounds", "3", "--torch-reference", fake_torch,
+                     "--output", tmp_path / "r.json",
                      TF_CPP_MIN_LOG_LEVEL="0")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     # XLA fusion is on by default; with Winograd off, nothing else would compile with XLA.
@@ -73,6 +76,9 @@ echo "{{\\"train_images_per_s\\": $(( n == 1 ? 100 : n == 2 ? 400 : 200 ))}}"
     assert convs["total"] == pytest.approx(
         convs["forward"] + convs["backward_data"] + convs["backward_weights"], abs=2e-3)
     assert json.loads((tmp_path / "r.json").read_text())["arch"] == "resnet-20"
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert [json.loads(call) for call in calls] == \
+        [["resnet-20", "--batch", "8", "--precision", "fp32"]] * 3
 
 
 def test_conv_floor_rejects_what_it_cannot_time():
@@ -254,3 +260,16 @@ def test_train_benchmark_side_by_side_refuses_what_it_would_ignore(tmp_path):
                       check=False)
     assert error_line(result).startswith("error: with --side-by-side, pass apps/train.py's "
                                          "flags in --train-args (got --xla-fusion)")
+
+
+@pytest.mark.parametrize(("flags", "error"), [
+    (["--torch-reference", "none.py"], "error: no PyTorch training-step script at none.py; pass "
+                                       "its path to --torch-reference."),
+    (["--torch-python", "python3"], "error: --torch-python runs a PyTorch script: add "
+                                    "--torch-reference SCRIPT or --side-by-side SCRIPT."),
+])
+def test_train_benchmark_refuses_a_torch_reference_it_cannot_run(flags, error, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = call_app("benchmark.py", "train", "--arch", "resnet-20", *flags, check=False)
+    assert result.returncode == 2 and error_line(result) == error
