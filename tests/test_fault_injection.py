@@ -1,4 +1,4 @@
-"""SIGTERM, then kill -9 at 10 random points of a short run, some of them inside a checkpoint
+"""SIGTERM, then kill -9 at 6 random points of a short run, some of them inside a checkpoint
 write, each time running the same command again: the run finishes, with every epoch in its
 history, and under --deterministic its final weights equal an uninterrupted run's bit for bit.
 The uninterrupted run takes 3 steps per host call (loops of 3, 1 and 2, cut at its checkpoint
@@ -22,7 +22,7 @@ import keras_wrn  # noqa: F401  (registers the custom layers for loading)
 
 ARGS = [*TINY, "--image-size", "16", "--epochs", "2", "--steps-per-epoch", "6",
         "--checkpoint-steps", "1", "--deterministic"]
-KILLS = 10
+KILLS = 6
 
 
 def _writing_checkpoint(checkpoints: Path, since_ns: int) -> bool:
@@ -60,7 +60,7 @@ def _weights(path: Path) -> list[np.ndarray]:
 
 
 @pytest.mark.slow
-def test_kill_9_at_10_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
+def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
     began = time.monotonic()
     run_app("train.py", *ARGS, "--checkpoint-steps", "4", "--steps-per-loop", "3",
             "--output-dir", tmp_path / "reference")
@@ -88,7 +88,7 @@ def test_kill_9_at_10_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_
         resumed += "resuming at epoch" in stdout
         on_write += unfinished and writing and code == -9
     final = run_app("train.py", *ARGS, "--output-dir", out)
-    assert mid_run >= 7 and on_write >= 3 and resumed >= 2, (mid_run, on_write, resumed)
+    assert mid_run >= 4 and on_write >= 2 and resumed >= 1, (mid_run, on_write, resumed)
     assert "summary: " in final.stdout
     # What the killed writes left is gone, and nothing else.
     assert not [p.name for p in checkpoints.iterdir()

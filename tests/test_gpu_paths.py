@@ -191,9 +191,15 @@ def test_two_workers_of_two_gpus_train_and_resume(tmp_path):
     assert plan_line(outputs[0][0]).startswith(
         "runtime: 2 GPU(s) x 2 workers (nccl all-reduce), multi_worker, 4 replica(s), bf16")
     assert chief["weights_checksum"] == pytest.approx(worker["weights_checksum"], rel=1e-6)
-    # Extended by an epoch, the run resumes from the chief's checkpoint on both workers.
+    assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
+    # Extended by an epoch, the run resumes from the chief's checkpoint on both workers (worker
+    # 1's own checkpoint folder went with the finished run), at the same step.
     outputs = two_workers(*args, "--epochs", "3", launcher=launcher)
-    assert "resuming at epoch 3 step 0" in outputs[0][0]
+    for stdout, _ in outputs:
+        assert "resuming at epoch 3 step 0" in stdout
+    chief, worker = (summary(stdout) for stdout, _ in outputs)
+    assert (chief["worker"], worker["worker"], chief["epochs"]) == (0, 1, 3)
+    assert chief["weights_checksum"] == pytest.approx(worker["weights_checksum"], rel=1e-6)
     assert [r["epoch"] for r in history(out)] == [1, 2, 3]
 
 

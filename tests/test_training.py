@@ -23,7 +23,6 @@ from helpers import (
     history,
     run_app,
     summary,
-    two_workers,
     write_image_folder,
 )
 
@@ -109,11 +108,11 @@ def _readme_two_worker_command() -> str:
 
 
 @pytest.mark.slow
-def test_the_readmes_two_worker_command_trains_and_resumes_from_the_chief(tmp_path):
+def test_the_readmes_two_worker_command_trains_as_written(tmp_path):
     """The README's command exactly as written (default flags: the plan keeps XLA
     auto-clustering off, which crashed MultiWorkerMirrored with 'Multiple CPU devices'), run
-    from a folder of its own. Then one epoch more: worker 1, whose checkpoint folder the
-    finished run removed, restores the chief's checkpoint and resumes at the same step."""
+    from a folder of its own; the run it leaves evaluates to the chief's last validation top-1.
+    (Resuming two workers from the chief's checkpoint: tests/test_gpu_paths.py.)"""
     (tmp_path / "apps").symlink_to(ROOT / "apps")
     command = _readme_two_worker_command()
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -122,22 +121,15 @@ def test_the_readmes_two_worker_command_trains_and_resumes_from_the_chief(tmp_pa
     summaries = [json.loads(line[len("summary: "):]) for line in result.stdout.splitlines()
                  if line.startswith("summary: ")]
     assert len(summaries) == 2, result.stderr[-3000:]
-    assert sorted(s["worker"] for s in summaries) == [0, 1]
-    assert summaries[0]["weights_checksum"] == summaries[1]["weights_checksum"]
-    assert all(s["epochs"] == 2 for s in summaries)
-    out = tmp_path / summaries[0]["output_dir"]
+    chief, other = sorted(summaries, key=lambda s: s["worker"])
+    assert (chief["worker"], other["worker"]) == (0, 1)
+    assert chief["weights_checksum"] == other["weights_checksum"]
+    assert chief["epochs"] == other["epochs"] == 2
+    out = tmp_path / chief["output_dir"]
     assert json.loads((out / "run.json").read_text())["runtime"]["strategy"] == "multi_worker"
     assert (out / "model.keras").is_file()
     assert not (out / "checkpoints" / "worker-1").exists()  # only the chief keeps outputs
-
-    args = command[command.index("apps/train.py") + len("apps/train.py"):].split("&")[0]
-    outputs = two_workers(*re.sub(r"--epochs \d+", "--epochs 3", args).split(), cwd=tmp_path)
-    for stdout, _ in outputs:
-        assert "resuming at epoch 3 step 0" in stdout
-    chief, other = (summary(stdout) for stdout, _ in outputs)
-    assert (chief["worker"], other["worker"], chief["epochs"]) == (0, 1, 3)
-    assert chief["weights_checksum"] == other["weights_checksum"]  # still one model
-    assert [r["epoch"] for r in history(out)] == [1, 2, 3]
+    assert [r["epoch"] for r in history(out)] == [1, 2]
     metrics = json.loads(call_app("evaluate.py", "--model", out, "--json")
                          .stdout.strip().splitlines()[-1])
     assert metrics["top1"] == pytest.approx(chief["val_top1"], abs=1e-6)
