@@ -129,9 +129,16 @@ def _torch_rate(args, precision: str) -> float:
     """Training images/s of the --torch-reference script, run with --torch-python."""
     torch = subprocess.run(
         [args.torch_python or sys.executable, str(args.torch_reference), args.arch, "--batch",
-         str(args.batch_size), "--precision", precision],
-        capture_output=True, text=True, check=True)
-    return json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"]
+         str(args.batch_size), "--precision", precision], capture_output=True, text=True)
+    try:
+        if torch.returncode:
+            raise ValueError(f"exited {torch.returncode}")
+        return float(json.loads(torch.stdout.strip().splitlines()[-1])["train_images_per_s"])
+    except (ValueError, IndexError, KeyError, TypeError) as err:
+        last = (torch.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ValueError(f"--torch-reference {args.torch_reference} gave no train_images_per_s "
+                         f"({err}; its last error line: {last}); run it alone to see why."
+                         ) from None
 
 
 def _train_side_by_side(args) -> dict:

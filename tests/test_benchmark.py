@@ -273,3 +273,18 @@ def test_train_benchmark_refuses_a_torch_reference_it_cannot_run(flags, error, t
     monkeypatch.chdir(tmp_path)
     result = call_app("benchmark.py", "train", "--arch", "resnet-20", *flags, check=False)
     assert result.returncode == 2 and error_line(result) == error
+
+
+@pytest.mark.slow
+def test_a_torch_reference_that_fails_is_one_line_naming_it(tmp_path):
+    script = tmp_path / "torch_step.py"
+    script.write_text("import sys\nsys.exit(\"ModuleNotFoundError: No module named 'torch'\")\n")
+    result = call_app("benchmark.py", "train", "--arch", "resnet", "--depth", "8",
+                      "--batch-size", "4", "--windows", "1", "--steps", "1",
+                      "--torch-reference", script,
+                      "--output", tmp_path / "r.json", check=False)
+    assert result.returncode == 2
+    assert error_line(result) == (
+        f"error: --torch-reference {script} gave no train_images_per_s (exited 1; its last "
+        "error line: ModuleNotFoundError: No module named 'torch'); run it alone to see why.")
+    assert not (tmp_path / "r.json").exists()
