@@ -3,9 +3,7 @@
 
 import importlib.abc
 import os
-import shutil
 import sys
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -17,19 +15,6 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # inherit the variable); without LLVM's optimisations they cost a fifth less CPU (a two-replica
 # GPU-path training run: 55 -> 46 CPU s on a 2-core EPYC). The code paths are the same.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-# Many tests' apps compile the same tiny step (a run killed and rerun, two workers, a resume):
-# TensorFlow's persistent XLA cache, one folder for the whole run (set here in pytest's main
-# process, before the xdist workers start and inherit it; removed at its end), compiles each
-# once (a repeated GPU-path run: 54 -> 40 CPU s). Entries are written to a temporary file and
-# renamed, and checked against the program's HLO when loaded.
-if "KERAS_WRN_TEST_XLA_CACHE" not in os.environ:
-    os.environ["KERAS_WRN_TEST_XLA_CACHE"] = tempfile.mkdtemp(prefix="keras_wrn-xla-cache-")
-    _XLA_CACHE_OWNER = True
-else:
-    _XLA_CACHE_OWNER = False
-os.environ["TF_XLA_FLAGS"] = " ".join([
-    os.environ.get("TF_XLA_FLAGS", ""),
-    f"--tf_xla_persistent_cache_directory={os.environ['KERAS_WRN_TEST_XLA_CACHE']}"]).strip()
 
 # JAX is installed for tests/test_backends.py, which runs it in a subprocess of its own; nothing in
 # the test processes uses it. TensorFlow imports it when it is installed (tensorflow.lite's
@@ -59,11 +44,6 @@ from helpers import TINY, run_app
 # app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
 # fusion on for the rest of the worker's tests.
 tf.function(lambda: tf.constant(0))()
-
-
-def pytest_sessionfinish(session):
-    if _XLA_CACHE_OWNER:
-        shutil.rmtree(os.environ["KERAS_WRN_TEST_XLA_CACHE"], ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):
