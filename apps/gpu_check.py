@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def plan_for(config, **forced):
         request = dataclasses.replace(config.runtime.request(), **forced)
-        plan = resolve_plan(request, devices, config.recipe.epochs, config.recipe.batch_size)
+        plan = resolve_plan(request, devices, batch_size=config.recipe.batch_size)
         # XLA fusion's flags are process-wide: on where the plan wants them and start() set them.
         return dataclasses.replace(plan, xla_fusion=plan.xla_fusion and base.xla_fusion)
 

@@ -9,9 +9,12 @@ import pytest
 import tensorflow as tf
 
 import keras_wrn.runtime as runtime
+from keras_wrn.data.sizes import train_size_hint
 from keras_wrn.runtime import Devices, Gpu, PlanError, RuntimeRequest, preplan, resolve_plan
 from keras_wrn.runtime import devices as devices_module
+from keras_wrn.runtime.plan import FUSION_MIN_STEPS
 from keras_wrn.training import resolve_config
+from keras_wrn.training.runs import planned_steps
 
 
 def gpus(count: int, capability: tuple[int, int] = (8, 0)) -> tuple[Gpu, ...]:
@@ -83,11 +86,44 @@ def test_impossible_choices_are_one_line_errors(request_, devices, message):
 def test_xla_fusion_is_the_default_of_long_single_replica_cpu_runs_only():
     """Its compile is repaid over a long run; a short one (the quick start) goes without."""
     assert resolve_plan(RuntimeRequest(), Devices()).xla_fusion  # length unknown: a long run
-    assert resolve_plan(RuntimeRequest(), Devices(), epochs=10).xla_fusion
-    assert not resolve_plan(RuntimeRequest(), Devices(), epochs=4).xla_fusion
-    assert resolve_plan(RuntimeRequest(xla_fusion=True), Devices(), epochs=4).xla_fusion
-    quick = resolve_config({"arch": "resnet-20", "recipe": "quick"})
-    assert not resolve_plan(quick.runtime.request(), Devices(), quick.recipe.epochs).xla_fusion
+    assert resolve_plan(RuntimeRequest(), Devices(), steps=FUSION_MIN_STEPS).xla_fusion
+    assert not resolve_plan(RuntimeRequest(), Devices(), steps=FUSION_MIN_STEPS - 1).xla_fusion
+    assert resolve_plan(RuntimeRequest(xla_fusion=True), Devices(), steps=10).xla_fusion
+
+
+@pytest.fixture(scope="module")
+def thousand_images(tmp_path_factory):
+    """An image folder's listing: two classes of 500 (empty) files."""
+    root = tmp_path_factory.mktemp("folder")
+    for name in ("cat", "dog"):
+        (root / name).mkdir()
+        for i in range(500):
+            (root / name / f"{i}.png").touch()
+    return str(root)
+
+
+@pytest.mark.parametrize("args, fused", [
+    ({"recipe": "quick", "dataset": "synthetic"}, False),  # 4 epochs of 2,000 // 64 steps
+    ({"epochs": 8}, False),  # 900 training images // 8 = 112 steps an epoch: 896
+    ({"epochs": 9}, True),  # 1008
+    ({"epochs": 90, "steps_per_epoch": 10}, False),
+    ({"epochs": 8, "val_split": 0.0}, True),  # 1000 // 8 = 125 steps an epoch
+])
+def test_a_runs_length_in_steps_decides_xla_fusion(thousand_images, args, fused):
+    """The plan counts the run's steps from the data's listing, before TensorFlow starts."""
+    folder = {} if "dataset" in args else {"data_dir": thousand_images, "batch_size": 8}
+    config = resolve_config({"arch": "resnet-20", **folder, **args})
+    assert resolve_plan(config.runtime.request(), Devices(), planned_steps(config),
+                        config.recipe.batch_size).xla_fusion is fused
+
+
+def test_the_training_size_hint_follows_the_validation_choice(thousand_images):
+    """Held out per class, a separate folder, none; unknown TFDS data: None (a long run)."""
+    assert train_size_hint(None, thousand_images) == 900
+    assert train_size_hint(None, thousand_images, val_dir=thousand_images) == 1000
+    assert train_size_hint(None, thousand_images, val_split=0.0) == 1000
+    assert train_size_hint("synthetic") == 2000
+    assert train_size_hint("no_such_dataset") is None
 
 
 def test_the_config_reaches_the_plan():

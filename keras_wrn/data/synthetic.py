@@ -14,6 +14,7 @@ from keras_wrn.data.examples import Examples
 from keras_wrn.data.source import DataSource
 
 GRID = 4  # pattern cells per side before upsampling
+TRAIN_EXAMPLES, VAL_EXAMPLES = 2000, 500  # the splits' default sizes
 
 
 def make_synthetic_arrays(num_examples: int, num_classes: int, image_size: int,
@@ -34,8 +35,9 @@ def make_synthetic_arrays(num_examples: int, num_classes: int, image_size: int,
     return images, labels.astype(np.int32)
 
 
-def load_synthetic(image_size: int, num_classes: int = 10, train_examples: int = 2000,
-                   val_examples: int = 500, seed: int = 0, kind: str = "cifar") -> DataSource:
+def load_synthetic(image_size: int, num_classes: int = 10,
+                   train_examples: int = TRAIN_EXAMPLES, val_examples: int = VAL_EXAMPLES,
+                   seed: int = 0, kind: str = "cifar") -> DataSource:
     """Training and validation splits drawn from the same class patterns with different noise
     (``kind``: how evaluation prepares them, cifar or imagenet)."""
     x_train, y_train = make_synthetic_arrays(train_examples, num_classes, image_size, seed)

@@ -21,7 +21,7 @@ from keras_wrn.runtime.plan import (
 from keras_wrn.runtime.xla_flags import enable_xla_fusion, xla_fusion_enabled
 
 
-def preplan(request: RuntimeRequest, epochs: int | None = None,
+def preplan(request: RuntimeRequest, steps: int | None = None,
             batch_size: int | None = None) -> RuntimePlan:
     """The plan as far as it can be known before TensorFlow lists its devices (from the GPU
     driver and the cluster, TF_CONFIG's or a Slurm job's): what decides the process-wide XLA
@@ -30,18 +30,17 @@ def preplan(request: RuntimeRequest, epochs: int | None = None,
 
     driver_gpus = (Gpu("driver"),) if gpu_driver_present() else ()
     return resolve_plan(request, Devices(driver_gpus, workers_in_cluster(request.cluster),
-                                         request.cpu_devices), epochs, batch_size)
+                                         request.cpu_devices), steps, batch_size)
 
 
 def start(request: RuntimeRequest, require_gpu: bool = False,
           warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
-          epochs: int | None = None, batch_size: int | None = None) -> tuple[RuntimePlan, Any]:
-    """Resolves the plan for a run of ``epochs`` (None: a long one) at global ``batch_size``
-    and creates its strategy.
-    Must run before TensorFlow lists or uses its devices: the XLA flags are set from
-    :func:`preplan`, then the plan is resolved from the GPUs TensorFlow sees. Raises PlanError
-    for impossible requests."""
-    expected = preplan(request, epochs, batch_size)
+          steps: int | None = None, batch_size: int | None = None) -> tuple[RuntimePlan, Any]:
+    """Resolves the plan for a run of ``steps`` training steps (None: a long one) at global
+    ``batch_size`` and creates its strategy. Must run before TensorFlow lists or uses its
+    devices: the XLA flags are set from :func:`preplan`, then the plan is resolved from the
+    GPUs TensorFlow sees. Raises PlanError for impossible requests."""
+    expected = preplan(request, steps, batch_size)
     if expected.xla_fusion:
         enable_xla_fusion()
     devices = detect(request.cpu_devices, request.cluster)
@@ -52,18 +51,18 @@ def start(request: RuntimeRequest, require_gpu: bool = False,
     if expected.device == "gpu" and not devices.gpus:
         warn("warning: the NVIDIA driver shows GPUs but TensorFlow sees none, so this run "
              "trains on the CPU; install with requirements-gpu.txt (--require-gpu stops here).")
-    plan = dataclasses.replace(resolve_plan(request, devices, epochs, batch_size),
+    plan = dataclasses.replace(resolve_plan(request, devices, steps, batch_size),
                                xla_fusion=expected.xla_fusion)
     from keras_wrn.runtime.strategy import make_strategy
 
     return plan, make_strategy(plan, request.cpu_devices, cluster=request.cluster)
 
 
-def current_plan(request: RuntimeRequest, epochs: int | None = None,
+def current_plan(request: RuntimeRequest, steps: int | None = None,
                  batch_size: int | None = None) -> RuntimePlan:
     """The plan in a process whose TensorFlow has started: XLA fusion is on only if its flags
     were set before (as :func:`start` does)."""
-    plan = resolve_plan(request, detect(request.cpu_devices, request.cluster), epochs,
+    plan = resolve_plan(request, detect(request.cpu_devices, request.cluster), steps,
                         batch_size)
     return dataclasses.replace(plan, xla_fusion=plan.xla_fusion and xla_fusion_enabled())
 

@@ -27,10 +27,11 @@ SYNC_BN_BELOW = 32
 # bf16 runs natively from Ampere (compute capability 8.0) on; older GPUs emulate it.
 BF16_COMPUTE_CAPABILITY = (8, 0)
 GPU_STEPS_PER_LOOP = 50  # host calls amortised over this many steps; loops end at checkpoints
-# XLA auto-clustering compiles each step function first (15-30 s on 2 cores) and then runs the
-# step ~15% faster (PyramidNet-110 a48, BENCHMARKS.md): by default only in runs of this many
-# epochs or more, which repay the compile (the 4-epoch quick start took twice as long with it).
-FUSION_MIN_EPOCHS = 10
+# XLA auto-clustering compiles each step function first (6 s more for ResNet-20, 15-30 s for
+# PyramidNet-110 on 2 cores) and then runs the step 13-15% faster (BENCHMARKS.md): ResNet-20
+# repays it after ~350 steps of batch 128, so by default it is on in runs of this many steps or
+# more (3 CIFAR epochs of batch 128; the quick start's 128 steps took twice as long with it).
+FUSION_MIN_STEPS = 1000
 
 
 class PlanError(ValueError):
@@ -50,8 +51,8 @@ class RuntimeRequest:
     jit_compile: bool | None = option(None, "compile the whole step with XLA (default on GPUs "
                                        "only)")
     xla_fusion: bool | None = option(None, "XLA fuses the step's elementwise ops, convs stay "
-                                      "oneDNN (default on one CPU replica in runs of 10 "
-                                      "epochs or more)")
+                                      "oneDNN (default on one CPU replica in runs of "
+                                      f"{FUSION_MIN_STEPS} steps or more)")
     winograd: bool | None = option(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
                                     "(default on CPUs)")
     onednn_bn_sums: bool | None = option(None, "batch norms take their per-channel sums with "
@@ -123,12 +124,12 @@ def _choose(forced: bool | None, default: bool) -> bool:
     return default if forced is None else forced
 
 
-def resolve_plan(request: RuntimeRequest, devices: Devices, epochs: int | None = None,
+def resolve_plan(request: RuntimeRequest, devices: Devices, steps: int | None = None,
                  batch_size: int | None = None) -> RuntimePlan:
-    """The plan for ``request`` on ``devices`` for a run of ``epochs`` (None: a long run) at
-    global ``batch_size`` (None: unknown, batch norm then synchronised over several replicas):
-    a pure function, so every device layout can be tested on a machine without GPUs. Raises
-    PlanError for a forced choice that cannot run."""
+    """The plan for ``request`` on ``devices`` for a run of ``steps`` training steps (None:
+    a long run) at global ``batch_size`` (None: unknown, batch norm then synchronised over
+    several replicas): a pure function, so every device layout can be tested on a machine
+    without GPUs. Raises PlanError for a forced choice that cannot run."""
     gpu = bool(devices.gpus)
     strategy = request.strategy
     if strategy == "auto":
@@ -167,7 +168,7 @@ def resolve_plan(request: RuntimeRequest, devices: Devices, epochs: int | None =
     # (b/194942685), so by default a synchronised step runs without whole-step XLA.
     jit_compile = _choose(request.jit_compile, gpu and not sync_bn)
 
-    long_run = epochs is None or epochs >= FUSION_MIN_EPOCHS
+    long_run = steps is None or steps >= FUSION_MIN_STEPS
     xla_fusion = _choose(request.xla_fusion, not gpu and not several and long_run)
     if xla_fusion and several:
         raise PlanError("--xla-fusion cannot run with several replicas or workers (XLA "

@@ -80,11 +80,11 @@ def _train(config: TrainConfig, output_dir: Path, changed: dict[str, list[Any]],
     from keras_wrn.runtime.strategy import is_chief, task_id
     from keras_wrn.training.config import schedule_line
     from keras_wrn.training.resume import resume_record
-    from keras_wrn.training.runs import load_config_data
+    from keras_wrn.training.runs import load_config_data, planned_steps
     from keras_wrn.training.trainer import Trainer
 
     plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
-                           epochs=config.recipe.epochs, batch_size=config.recipe.batch_size)
+                           steps=planned_steps(config), batch_size=config.recipe.batch_size)
     data = load_config_data(config)
     chief = is_chief(strategy)
     if chief:

@@ -155,6 +155,23 @@ def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSo
                      cache=data.cache, cache_budget=config.cache_budget())
 
 
+def planned_steps(config: TrainConfig, for_selection: bool = False) -> int | None:
+    """The training steps of a resolved configuration's run, from the data's file listing or
+    metadata before TensorFlow starts (None: unknown until loaded): what decides whether the
+    run's plan compiles with XLA."""
+    from keras_wrn.data.sizes import train_size_hint
+
+    data = config.data
+    size = train_size_hint(data.dataset, data.data_dir, data.val_dir, data.val_split,
+                           data.tfds_data_dir, for_selection)
+    if size is None:
+        return None
+    per_epoch = size // config.recipe.batch_size
+    if config.runtime.steps_per_epoch:
+        per_epoch = min(per_epoch, config.runtime.steps_per_epoch)
+    return per_epoch * config.recipe.epochs
+
+
 def evaluation_data(run: Classifier, data_dir: str | None = None, dataset: str | None = None,
                     tfds_data_dir: str | None = None) -> tuple[DataSource, Any]:
     """(source, unbatched examples) to measure ``run`` on: every image of ``data_dir``, the

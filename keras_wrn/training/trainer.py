@@ -80,8 +80,6 @@ class Trainer:
                  output_dir: str | Path, log: Callable[[str], None] = console.say,
                  plan: RuntimePlan | None = None):
         self.config, self.strategy, self.data, self.log = config, strategy, data, log
-        self.plan = plan or current_plan(config.runtime.request(), config.recipe.epochs,
-                                         config.recipe.batch_size)
         self.output_dir = Path(output_dir)
         self.chief = is_chief(strategy)
         self.replicas = strategy.num_replicas_in_sync
@@ -96,6 +94,9 @@ class Trainer:
             raise ConfigError(f"--batch-size {config.recipe.batch_size} exceeds the "
                               f"{data.train_size} training examples; use a smaller batch.")
         self.steps_per_epoch = min(config.runtime.steps_per_epoch or full_epoch, full_epoch)
+        self.plan = plan or current_plan(config.runtime.request(),
+                                         self.steps_per_epoch * config.recipe.epochs,
+                                         config.recipe.batch_size)
         if is_multi_worker(strategy):
             agree_on_plan(self.plan, task_id(strategy), self.workers)
         if self.chief:

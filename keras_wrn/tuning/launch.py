@@ -59,7 +59,7 @@ def search(arch: str, base: Mapping[str, Any], output_dir: str | Path,
     from keras_wrn.runtime.cluster import cluster_task
     from keras_wrn.runtime.strategy import is_chief
     from keras_wrn.training import RECIPES, resolve_config
-    from keras_wrn.training.runs import load_config_data
+    from keras_wrn.training.runs import load_config_data, planned_steps
     from keras_wrn.tuning.space import load_space, smallest_corners, to_overrides
     from keras_wrn.tuning.tuner import (
         TrainerTuner,
@@ -87,7 +87,8 @@ def search(arch: str, base: Mapping[str, Any], output_dir: str | Path,
                           f"--space file.")
     config = resolve_config(base)
     plan, strategy = start(config.runtime.request(), require_gpu=config.runtime.require_gpu,
-                           epochs=config.recipe.epochs, batch_size=config.recipe.batch_size)
+                           steps=planned_steps(config, for_selection=True),
+                           batch_size=config.recipe.batch_size)
     data = load_config_data(config, for_selection=True)
     if data.val is None:
         raise SearchError("tuning selects on held-out data: pass --val-split in (0, 1) or "
