@@ -37,6 +37,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # The channel widths and image sides of the WRN and PyramidNet stages, around the choice's edge.
 WINOGRAD_SHAPES = ("32@32", "48@32", "64@32", "128@32", "64@16", "96@16", "256@16", "64@8",
                    "80@8", "96@8", "128@8", "512@8")
+PROFILED_CALLS = 3  # --profile traces this many more step calls
+PROFILED_OPS = 15  # op types the result lists from the trace
 
 
 def _train(args) -> dict:
@@ -57,6 +59,7 @@ def _train(args) -> dict:
         peak_flops_per_s,
         timed_step,
     )
+    from keras_wrn.benchmark.ops import op_seconds
     from keras_wrn.layers import StochasticResidual
     from keras_wrn.runtime import start
     from keras_wrn.training import resolve_config
@@ -86,11 +89,13 @@ def _train(args) -> dict:
             if args.torch_reference:
                 torch_rates.append(_torch_rate(args, plan.precision))
         rate = statistics.median(rates)
-        if args.profile:  # a trace of 3 more steps, for TensorBoard's profile plugin (xprof)
+        ops = None
+        if args.profile:  # a trace of more steps, for TensorBoard's profile plugin (xprof)
             tf.profiler.experimental.start(args.profile)
-            for _ in range(3):
+            for _ in range(PROFILED_CALLS):
                 step()
             tf.profiler.experimental.stop()
+            ops = op_seconds(args.profile, PROFILED_CALLS * per_call)
         flops = forward_flops_per_image(trainer.model)
         convs = conv_seconds(trainer.model, args.batch_size) if args.conv_floor else None
     peak = peak_flops_per_s()
@@ -108,6 +113,9 @@ def _train(args) -> dict:
         "mfu": round(rate * 3 * flops / peak, 4), "threads": os.cpu_count(),
         "tensorflow": tf.__version__,
     }
+    if ops is not None:  # the trace's busiest op types (self time, all threads)
+        result["op_s_per_step"] = dict(list(ops.items())[:PROFILED_OPS])
+        result["op_s_per_step_total"] = round(sum(ops.values()), 4)
     if convs is not None:  # the step's convs timed alone: the least a step costs in them
         result["conv_s_per_step"] = {name: round(t, 3) for name, t in convs.items()}
         result["conv_share_of_step"] = round(convs["total"] * rate / args.batch_size, 3)
@@ -361,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --side-by-side: also the seconds to this validation top-1")
     train.add_argument("--train-args", default="",
                        help="with --side-by-side: more apps/train.py flags, as one string")
-    train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace there")
+    train.add_argument("--profile", metavar="DIR", help="also write a tf.profiler trace "
+                       "there, and list the step's time by op type (op_s_per_step)")
     train.add_argument("--conv-floor", action="store_true",
                        help="also time every conv of the step alone (forward, backward-data, "
                             "backward-weights) with oneDNN: the step's cost in those kernels")

@@ -223,6 +223,17 @@ def test_side_by_side_alternates_whole_commands_and_times_the_target(tmp_path):
     assert ours["val_top1"] == theirs["val_top1"] == 0.9
 
 
+def test_a_timed_command_reports_what_it_does_after_its_last_line():
+    import sys
+
+    from keras_wrn.benchmark.commands import timed_command
+
+    run = timed_command([sys.executable, "-c",
+                         "import time; print('epoch 1: val_top1 0.5', flush=True); "
+                         "time.sleep(0.5)"])
+    assert run["exit_s"] >= 0.5 and run["wall_s"] >= run["epochs"][0]["at_s"] + 0.5
+
+
 def test_side_by_side_reports_a_failing_command_with_its_output(tmp_path):
     import sys
 

@@ -18,15 +18,18 @@ EPOCH_LINE = re.compile(r"^epoch (\d+):.*\bval_top1 ([0-9.]+)")
 
 
 def timed_command(command: Sequence[str], cwd: str | Path | None = None) -> dict[str, Any]:
-    """Runs ``command``, reading its output as it comes: the whole wall time and, per epoch
-    line, the seconds since the start and the validation top-1 it reports. Raises
-    RuntimeError, with the output's end, when the command fails."""
+    """Runs ``command``, reading its output as it comes: the whole wall time, the seconds from
+    its last output line to its exit (``exit_s``: what the process does after saying it is
+    done) and, per epoch line, the seconds since the start and the validation top-1 it
+    reports. Raises RuntimeError, with the output's end, when the command fails."""
     began = time.perf_counter()
     epochs: list[dict[str, float]] = []
     tail: list[str] = []
+    last_line = began
     with subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace") as process:
         for line in process.stdout:
+            last_line = time.perf_counter()
             tail = [*tail[-19:], line.rstrip()]
             match = EPOCH_LINE.match(line.strip())
             if match:
@@ -35,7 +38,8 @@ def timed_command(command: Sequence[str], cwd: str | Path | None = None) -> dict
     wall = time.perf_counter() - began
     if process.returncode:
         raise RuntimeError(f"{command[0]} ... exited {process.returncode}:\n" + "\n".join(tail))
-    return {"wall_s": round(wall, 2), "epochs": epochs}
+    return {"wall_s": round(wall, 2), "exit_s": round(wall - (last_line - began), 2),
+            "epochs": epochs}
 
 
 def time_to_accuracy(epochs: list[dict[str, float]], target: float) -> float | None:
