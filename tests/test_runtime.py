@@ -117,6 +117,16 @@ def test_a_runs_length_in_steps_decides_xla_fusion(thousand_images, args, fused)
                         config.recipe.batch_size).xla_fusion is fused
 
 
+def test_the_data_is_not_listed_where_the_length_decides_nothing(thousand_images, monkeypatch):
+    """A forced --xla-fusion, or GPUs (where auto-clustering is never the default)."""
+    base = {"arch": "resnet-20", "data_dir": thousand_images, "batch_size": 8}
+    config = resolve_config(base)
+    assert planned_steps(config) == 112 * config.recipe.epochs  # 900 images // 8
+    assert planned_steps(resolve_config({**base, "xla_fusion": False})) is None
+    monkeypatch.setattr(devices_module, "gpu_driver_present", lambda: True)
+    assert planned_steps(resolve_config(base)) is None
+
+
 def test_the_training_size_hint_follows_the_validation_choice(thousand_images):
     """Held out per class, a separate folder, none; unknown TFDS data: None (a long run)."""
     assert train_size_hint(None, thousand_images) == 900

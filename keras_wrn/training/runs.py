@@ -157,10 +157,14 @@ def load_config_data(config: TrainConfig, for_selection: bool = False) -> DataSo
 
 def planned_steps(config: TrainConfig, for_selection: bool = False) -> int | None:
     """The training steps of a resolved configuration's run, from the data's file listing or
-    metadata before TensorFlow starts (None: unknown until loaded): what decides whether the
-    run's plan compiles with XLA."""
+    metadata before TensorFlow starts (None: unknown until loaded, or not needed): what decides
+    whether the run's plan compiles with XLA's auto-clustering, a CPU-only choice, so a forced
+    one or a machine with an NVIDIA driver lists nothing."""
     from keras_wrn.data.sizes import train_size_hint
+    from keras_wrn.runtime.devices import gpu_driver_present
 
+    if config.runtime.xla_fusion is not None or gpu_driver_present():
+        return None
     data = config.data
     size = train_size_hint(data.dataset, data.data_dir, data.val_dir, data.val_split,
                            data.tfds_data_dir, for_selection)
