@@ -30,7 +30,7 @@ GPU_STEPS_PER_LOOP = 50  # host calls amortised over this many steps; loops end 
 # XLA auto-clustering compiles each step function first (6 s more for ResNet-20, 15-30 s for
 # PyramidNet-110 on 2 cores) and then runs the step 13-15% faster (BENCHMARKS.md): ResNet-20
 # repays it after ~350 steps of batch 128, so by default it is on in runs of this many steps or
-# more (3 CIFAR epochs of batch 128; the quick start's 128 steps took twice as long with it).
+# more (3 CIFAR epochs of batch 128; the quick start's 124 steps took twice as long with it).
 FUSION_MIN_STEPS = 1000
 
 
