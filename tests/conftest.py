@@ -1,9 +1,6 @@
 """Test-wide settings: quiet TensorFlow, TensorFlow backend, CPU only, oneDNN, fixed seeds."""
-# ruff: noqa: E402  (sys.meta_path is set before the imports below, as os.environ is)
 
-import importlib.abc
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -16,25 +13,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # GPU-path training run: 55 -> 46 CPU s on a 2-core EPYC). The code paths are the same.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
-# JAX is installed for tests/test_backends.py, which runs it in a subprocess of its own; nothing in
-# the test processes uses it. TensorFlow imports it when it is installed (tensorflow.lite's
-# optional `from jax import jit`), which registers JAX's exit handlers in every pytest-xdist
-# worker, and the workers' shutdown (execnet sends a worker still running 5 s after the end a
-# SIGINT) could interrupt them: a KeyboardInterrupt traceback from jax after the summary. Kept out,
-# the test processes import what the runtime install (requirements.txt, no jax) has: `import jax`
-# fails as if it were not installed (a finder, not sys.modules["jax"] = None, which libraries that
-# test `"jax" in sys.modules` would take for an imported jax).
-class _NoJax(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("jax", "jaxlib"):
-            raise ModuleNotFoundError(f"No module named {name!r} (tests/conftest.py: JAX runs in "
-                                      "tests/test_backends.py's subprocess only)", name=name)
-        return None
+# JAX stays out of the test processes and the apps they start (tests/nojax/sitecustomize.py).
+import nojax.sitecustomize  # noqa: F401
 
-
-if "jax" not in sys.modules:
-    sys.meta_path.insert(0, _NoJax())
-
+# isort: split
 import keras
 import pytest
 import tensorflow as tf

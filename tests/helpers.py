@@ -23,7 +23,10 @@ TINY_RUN_GROUP = "tiny-run"
 
 
 def app_env(**extra: str) -> dict[str, str]:
+    """The environment of an app the tests start: quiet, CPU only, no JAX (tests/nojax)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests" / "nojax"),
+                                                      env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 

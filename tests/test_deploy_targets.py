@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY_RUN_GROUP, run_app
+from helpers import TINY_RUN_GROUP, call_app
 
 import keras_wrn
 from keras_wrn.benchmark.machine import cpu_info
@@ -127,8 +127,8 @@ def test_onnx_takes_images_and_gives_the_keras_logits_at_any_batch():
 @pytest.fixture(scope="module")
 def small_resnet(tmp_path_factory):
     out = tmp_path_factory.mktemp("resnet") / "run"
-    run_app("train.py", "--arch", "resnet", "--depth", "8", "--dataset", "synthetic",
-            "--image-size", "16", "--recipe", "quick", "--epochs", "3", "--output-dir", out)
+    call_app("train.py", "--arch", "resnet", "--depth", "8", "--dataset", "synthetic",
+             "--image-size", "16", "--recipe", "quick", "--epochs", "3", "--output-dir", out)
     return out
 
 
@@ -137,9 +137,9 @@ MICRO_EXAMPLES = 64
 
 
 def _export(run, tmp_path) -> dict:
-    run_app("export.py", "--model", run, "--name", "m", "--export-dir", tmp_path,
-            "--formats", "tflite_int8,tflite_micro,onnx", "--micro-examples", str(MICRO_EXAMPLES),
-            timeout=600)
+    # In this process: tests/test_export.py runs export.py's command line.
+    call_app("export.py", "--model", run, "--name", "m", "--export-dir", tmp_path,
+             "--formats", "tflite_int8,tflite_micro,onnx", "--micro-examples", str(MICRO_EXAMPLES))
     return json.loads((tmp_path / "m" / "report.json").read_text())
 
 

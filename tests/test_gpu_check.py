@@ -71,8 +71,10 @@ def test_the_loss_bound_is_five_percent_of_fp32_plus_0_005_and_nan_fails(monkeyp
 
 @pytest.mark.slow
 def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check():
-    """The whole check on 2 forced GPUs, small: its workers run on 1 forced GPU each."""
-    launcher = f"{sys.executable} {ROOT / 'tests' / 'gpu_paths.py'} --gpus 1"
+    """The whole check on 2 forced GPUs, small. Its two workers are tests/fake_train_worker.py,
+    which checks each worker's environment: apps/train.py on two workers of forced GPUs runs
+    in tests/test_gpu_paths.py."""
+    launcher = f"{sys.executable} {ROOT / 'tests' / 'fake_train_worker.py'}"
     command = [sys.executable, str(ROOT / "tests" / "gpu_paths.py"), "--gpus", "2",
                str(ROOT / "apps" / "gpu_check.py"), "--archs", "resnet-8", "--batch-sizes", "32",
                "--steps", "1", "--variants", "default", "--worker-batch-size", "8",
@@ -84,7 +86,6 @@ def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check
             for row in map(json.loads, result.stdout.strip().splitlines())}
     assert list(rows) == ["throughput", "two_workers", "trainbf16", "trainfp32",
                           "precision_agreement"]
-
     throughput = rows["throughput"]
     assert (throughput["gpus"], throughput["strategy"], throughput["global_batch_size"]) == \
         (2, "mirrored", 64)
@@ -94,14 +95,21 @@ def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check
     assert throughput["compile_s"] >= 0
     assert throughput["plan"].startswith(
         "runtime: 2 GPU(s), mirrored, 2 replica(s), bf16, batch norm per replica, XLA whole step")
-
+    # Each worker got one GPU, and train.py the flags of the check: 6 epochs (the first
+    # compiles), 2 steps each, 8 images a GPU. The fake chief's epochs ran at 100, 200, ...
+    # 600 images/s: per GPU, the median of epochs 2-6 is 400 / 2.
     workers = rows["two_workers"]
     assert workers["passed"] and workers["weights_agree"]
     assert workers["cuda_visible_devices"] == ["0", "1"] and workers["gpus_per_worker"] == 1
-    assert workers["plan"].startswith(
-        "runtime: 1 GPU(s) x 2 workers (nccl all-reduce), multi_worker, 2 replica(s), bf16")
-    assert workers["windows"] == 5 and workers["images_per_s_per_gpu"] > 0
-
+    assert workers["global_batch_size"] == 16
+    assert workers["plan"].startswith("runtime: fake worker 0, CUDA_VISIBLE_DEVICES=0, flags ")
+    flags = workers["plan"].split(" flags ", 1)[1].split()
+    for flag, value in (("--batch-size", "16"), ("--epochs", "6"), ("--steps-per-epoch", "2"),
+                        ("--dataset", "synthetic")):
+        assert flags[flags.index(flag) + 1] == value
+    assert "--require-gpu" in flags
+    assert workers["windows"] == 5 and workers["images_per_s_per_gpu"] == 200.0
+    assert workers["window_images_per_s_per_gpu"] == [100.0, 150.0, 200.0, 250.0, 300.0]
     for precision in ("bf16", "fp32"):
         train = rows[f"train{precision}"]
         assert train["passed"] and train["val_top1"] >= 0.9

@@ -46,11 +46,21 @@ GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas
                                    "all_reduce": "nccl", "sync_bn": True, "jit_compile": False}),
     (Devices(cpu_devices=2), {**CPU_PLAN, "strategy": "mirrored", "replicas": 2,
                               "xla_fusion": False, "skip_dropped": False}),
+    (Devices(gpus(1), workers=2), {**GPU_PLAN, "workers": 2, "strategy": "multi_worker",
+                                   "replicas": 2, "all_reduce": "nccl"}),
 ], ids=["cpu", "1-gpu", "1-gpu-cc7", "8-gpus", "mixed-gpus", "2-cpu-workers",
-        "2-gpu-workers", "cpu-split"])
+        "2-gpu-workers", "cpu-split", "1-gpu-workers"])
 def test_the_plan_of_each_device_layout(devices, expected):
     request = RuntimeRequest(cpu_devices=devices.cpu_devices)
     assert resolve_plan(request, devices, batch_size=256).to_dict() == expected
+
+
+def test_the_plan_line_of_workers_names_gpus_per_worker_and_all_replicas():
+    """As apps/gpu_check.py's two workers print it, each given one GPU."""
+    plan = resolve_plan(RuntimeRequest(), Devices(gpus(1), workers=2), batch_size=16)
+    assert plan.summary().startswith(
+        "runtime: 1 GPU(s) x 2 workers (nccl all-reduce), multi_worker, 2 replica(s), bf16, "
+        "batch norm synchronised")
 
 
 def test_every_choice_can_be_forced():
