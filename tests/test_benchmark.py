@@ -91,7 +91,7 @@ def test_conv_floor_rejects_what_it_cannot_time():
 @pytest.mark.slow
 def test_winograd_benchmark_times_both_kernels_per_shape(tmp_path):
     result = call_app("benchmark.py", "winograd", "--shapes", "96@4", "--batch-size", "1",
-                     "--json", "--output", tmp_path / "w.json")
+                      "--json", "--output", tmp_path / "w.json")
     (row,) = json.loads(result.stdout.strip().splitlines()[-1])["shapes"]
     assert (row["channels"], row["side"], row["training_step_uses_winograd"]) == (96, 4, True)
     for tile in ("f2", "f4"):
@@ -108,7 +108,7 @@ def test_winograd_benchmark_rejects_a_bad_shape():
 @pytest.mark.slow
 def test_infer_benchmark_runs_every_format_with_builtin_kernels(tmp_path):
     result = call_app("benchmark.py", "infer", "--arch", "resnet-20", "--json", "--batch-size", "4",
-                     "--kernels", "builtin", "--output", tmp_path / "r.json")
+                      "--kernels", "builtin", "--output", tmp_path / "r.json")
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     formats = reported["formats"]
     assert reported["tflite_kernels"] == "builtin"

@@ -128,7 +128,7 @@ def test_export_again_makes_version_2_and_keeps_version_1(exported, trained):
     assert (exports / "tiny" / "1" / "saved_model.pb").read_bytes() == before
     assert (exports / "tiny" / "tflite" / "1" / "tflite_int8.tflite").is_file()
     clash = call_app("export.py", "--model", trained, "--name", "tiny", "--version", "1",
-                    "--formats", "saved_model", "--export-dir", exports, check=False)
+                     "--formats", "saved_model", "--export-dir", exports, check=False)
     assert "version 1 of tiny already exists" in error_line(clash)
 
 

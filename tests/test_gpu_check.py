@@ -86,6 +86,7 @@ def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check
             for row in map(json.loads, result.stdout.strip().splitlines())}
     assert list(rows) == ["throughput", "two_workers", "trainbf16", "trainfp32",
                           "precision_agreement"]
+
     throughput = rows["throughput"]
     assert (throughput["gpus"], throughput["strategy"], throughput["global_batch_size"]) == \
         (2, "mirrored", 64)
@@ -95,6 +96,7 @@ def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check
     assert throughput["compile_s"] >= 0
     assert throughput["plan"].startswith(
         "runtime: 2 GPU(s), mirrored, 2 replica(s), bf16, batch norm per replica, XLA whole step")
+
     # Each worker got one GPU, and train.py the flags of the check: 6 epochs (the first
     # compiles), 2 steps each, 8 images a GPU. The fake chief's epochs ran at 100, 200, ...
     # 600 images/s: per GPU, the median of epochs 2-6 is 400 / 2.
@@ -110,6 +112,7 @@ def test_gpu_check_on_two_gpus_runs_mirrored_two_workers_and_the_precision_check
     assert "--require-gpu" in flags
     assert workers["windows"] == 5 and workers["images_per_s_per_gpu"] == 200.0
     assert workers["window_images_per_s_per_gpu"] == [100.0, 150.0, 200.0, 250.0, 300.0]
+
     for precision in ("bf16", "fp32"):
         train = rows[f"train{precision}"]
         assert train["passed"] and train["val_top1"] >= 0.9
