@@ -1,6 +1,8 @@
 """Test-wide settings: quiet TensorFlow, TensorFlow backend, CPU only, oneDNN, fixed seeds."""
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -12,8 +14,16 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # inherit the variable); without LLVM's optimisations they cost a fifth less CPU (a two-replica
 # GPU-path training run: 55 -> 46 CPU s on a 2-core EPYC). The code paths are the same.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+# And the same programs compile once per session: the workers of a two-worker run, a resumed run
+# and its reference, the precisions of one model. TensorFlow's persistent XLA cache, in a folder
+# the session's processes share (the xdist workers and the apps inherit the variable) and no
+# later session sees: a two-worker GPU-path run and its resume, 176 -> 162 CPU s.
+if "TF_XLA_FLAGS" not in os.environ:
+    os.environ["TF_XLA_FLAGS"] = ("--tf_xla_persistent_cache_directory="
+                                  + tempfile.mkdtemp(prefix="keras_wrn-tests-xla-"))
 
-# JAX stays out of the test processes and the apps they start (tests/nojax/sitecustomize.py).
+# JAX stays out of the test processes, and JAX, IPython and scikit-learn out of the apps they
+# start (tests/nojax/sitecustomize.py).
 import nojax.sitecustomize  # noqa: F401
 
 # isort: split
@@ -26,6 +36,14 @@ from helpers import TINY, run_app
 # app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
 # fusion on for the rest of the worker's tests.
 tf.function(lambda: tf.constant(0))()
+
+
+def pytest_unconfigure(config):
+    """The session's XLA cache goes with it (removed by the process that made it)."""
+    flag = "--tf_xla_persistent_cache_directory="
+    folder = os.environ.get("TF_XLA_FLAGS", "").partition(flag)[2].split(" ")[0]
+    if not hasattr(config, "workerinput") and "keras_wrn-tests-xla-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

@@ -6,16 +6,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from helpers import ROOT, TINY, app_env, call_app, error_line, free_port, summary
+from helpers import (
+    ROOT,
+    TINY,
+    TINY_MODEL,
+    app_env,
+    call_app,
+    error_line,
+    free_port,
+    summary,
+    write_image_folder,
+)
 
 import keras_wrn.runtime as runtime
 from keras_wrn.core.lock import task_lock_name
+from keras_wrn.data.tfrecord import read_manifest
 from keras_wrn.runtime import PlanError, RuntimeRequest, preplan
 from keras_wrn.runtime.cluster import (
     ClusterTask,
@@ -172,10 +185,20 @@ def test_tf_config_tasks_keep_their_locks(monkeypatch, tf_config_index, lock):
     assert task_lock_name(cluster_task("tf_config")) == lock
 
 
+def _opened(stderr: str) -> set[str]:
+    """The TFRecord files a process opened (TF_CPP_VMODULE=tf_record_dataset_op=2)."""
+    return {Path(p).name for p in re.findall(r"Reading file: (\S+)", stderr)}
+
+
 @pytest.mark.slow
-def test_two_slurm_tasks_train_as_one_multi_worker_run(tmp_path):
+def test_two_slurm_tasks_train_as_one_multi_worker_run_each_reading_its_own_shards(tmp_path):
     """Two tasks of a faked one-node Slurm step (what `srun --ntasks=2` starts) train under
-    MultiWorkerMirrored on the CPU: the same model on both, the outputs the chief's."""
+    MultiWorkerMirrored on the CPU from TFRecord shards: each task opens its own shards, every
+    one of them and no other; the same model on both; the outputs the chief's, whose
+    validation (sharded, then all-reduced) equals evaluate.py's on the whole split."""
+    root = write_image_folder(tmp_path / "images", per_class=20, size=40)
+    records = tmp_path / "records"
+    call_app("make_tfrecords.py", "--data-dir", root, "--output", records, "--shards", "4")
     port = free_port()
     launcher = ("import runpy, sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/apps']; "
                 "import keras_wrn.runtime.cluster as c; c.SLURM_PORT_BASE = int(sys.argv[2]); "
@@ -186,11 +209,13 @@ def test_two_slurm_tasks_train_as_one_multi_worker_run(tmp_path):
     for procid in range(2):
         env = app_env(SLURM_JOB_ID="1", SLURM_PROCID=str(procid), SLURM_STEP_NUM_TASKS="2",
                       SLURM_STEP_NODELIST="localhost", SLURM_STEP_TASKS_PER_NODE="2",
-                      SLURMD_NODENAME="localhost")
+                      SLURMD_NODENAME="localhost", TF_CPP_MIN_LOG_LEVEL="0",
+                      TF_CPP_VMODULE="tf_record_dataset_op=2")
         env.pop("TF_CONFIG", None)
         tasks.append(subprocess.Popen(
-            [sys.executable, "-c", launcher, str(ROOT), str(port), *TINY, "--epochs", "1",
-             "--cluster", "slurm", "--output-dir", str(out)],
+            [sys.executable, "-c", launcher, str(ROOT), str(port), *TINY_MODEL, "--epochs", "1",
+             "--batch-size", "8", "--data-dir", str(records), "--cluster", "slurm",
+             "--output-dir", str(out)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
     results = [(task.communicate(timeout=400), task.returncode) for task in tasks]
     for (_, stderr), code in results:
@@ -201,3 +226,11 @@ def test_two_slurm_tasks_train_as_one_multi_worker_run(tmp_path):
     run = json.loads((out / "run.json").read_text())["runtime"]
     assert (run["strategy"], run["workers"]) == ("multi_worker", 2)
     assert not list(out.glob(".lock*"))
+    splits = read_manifest(records)["splits"]
+    for task, ((_, stderr), _) in enumerate(results):
+        mine = set(splits["train"]["files"][task::2] + splits["validation"]["files"][task::2])
+        assert _opened(stderr) == mine, (task, _opened(stderr))
+    metrics = json.loads(call_app("evaluate.py", "--model", out, "--json")
+                         .stdout.strip().splitlines()[-1])
+    assert metrics["examples"] == 6
+    assert metrics["top1"] == pytest.approx(chief["val_top1"], abs=1e-6)

@@ -1,9 +1,12 @@
 """SIGTERM, then kill -9 at 6 random points of a short run, some of them inside a checkpoint
 write, each time running the same command again: the run finishes, with every epoch in its
 history, and under --deterministic its final weights equal an uninterrupted run's bit for bit.
-The uninterrupted run takes 3 steps per host call (loops of 3, 1 and 2, cut at its checkpoint
-every 4 steps and at the epoch's end), the interrupted one 1: the loop changes nothing
-either. A run whose input pipeline hangs exits within --stop-grace of SIGTERM or Ctrl-C."""
+The run streams TFRecord shards through a shuffle buffer with ImageNet-style random crops, the
+hardest data to resume at the same position (a streamed folder and in-memory examples skip
+as test_streaming's resumed-epoch test shows). The uninterrupted run takes 3 steps per host
+call (loops of 3, 1 and 2, cut at its checkpoint every 4 steps and at the epoch's end), the
+interrupted one 1: the loop changes nothing either. A run whose input pipeline hangs exits
+within --stop-grace of SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,12 +19,23 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import ROOT, TINY, app_command, app_env, history, run_app
+from helpers import (
+    ROOT,
+    TINY,
+    TINY_MODEL,
+    app_command,
+    app_env,
+    call_app,
+    history,
+    run_app,
+    write_image_folder,
+)
 
 import keras_wrn  # noqa: F401  (registers the custom layers for loading)
 
-ARGS = [*TINY, "--image-size", "16", "--epochs", "2", "--steps-per-epoch", "6",
-        "--checkpoint-steps", "1", "--deterministic"]
+# Read from the test's TFRecord shards (--data-dir, added by the test).
+ARGS = [*TINY_MODEL, "--image-size", "24", "--augmentation", "imagenet", "--batch-size", "8",
+        "--epochs", "2", "--steps-per-epoch", "6", "--checkpoint-steps", "1", "--deterministic"]
 KILLS = 6
 
 
@@ -36,12 +50,12 @@ def _writing_checkpoint(checkpoints: Path, since_ns: int) -> bool:
         return False
 
 
-def _signalled_life(out: Path, seconds: float, until=lambda since_ns: False,
+def _signalled_life(args: list, out: Path, seconds: float, until=lambda since_ns: False,
                     signum: int = signal.SIGKILL) -> tuple[int, str, str, bool]:
     """Runs the command until ``seconds`` have passed or ``until(launch time)`` holds, then
     sends ``signum``; returns its exit code, stdout, stderr and whether ``until()`` held."""
     launched = time.time_ns()
-    process = subprocess.Popen(app_command("train.py", *ARGS, "--output-dir", out),
+    process = subprocess.Popen(app_command("train.py", *args, "--output-dir", out),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=app_env())
     deadline = time.monotonic() + seconds
@@ -61,8 +75,12 @@ def _weights(path: Path) -> list[np.ndarray]:
 
 @pytest.mark.slow
 def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=20, size=40)
+    call_app("make_tfrecords.py", "--data-dir", root, "--output", tmp_path / "records",
+             "--shards", "3")
+    args = [*ARGS, "--data-dir", tmp_path / "records"]
     began = time.monotonic()
-    run_app("train.py", *ARGS, "--checkpoint-steps", "4", "--steps-per-loop", "3",
+    run_app("train.py", *args, "--checkpoint-steps", "4", "--steps-per-loop", "3",
             "--output-dir", tmp_path / "reference")
     whole = time.monotonic() - began
     rng = np.random.default_rng(20)
@@ -70,7 +88,7 @@ def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_p
     checkpoints = out / "checkpoints"
     # SIGTERM (a scheduler's preemption) after the second step: saves, exits 42, one line.
     code, _, stderr, _ = _signalled_life(
-        out, 300, lambda _: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
+        args, out, 300, lambda _: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
     assert code == 42 and "SIGTERM: checkpoint saved at epoch 1 step" in stderr, stderr[-2000:]
     assert "Traceback" not in stderr
     mid_run, resumed, on_write = 0, 0, 0
@@ -81,13 +99,13 @@ def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_p
         unfinished = not (out / "model.keras").exists()
         seconds = rng.uniform(0.15, 0.7) * whole
         code, stdout, _, writing = _signalled_life(
-            out, 3 * whole if write else seconds,
+            args, out, 3 * whole if write else seconds,
             (lambda since: _writing_checkpoint(checkpoints, since)) if write
             else (lambda _: False))
         mid_run += unfinished and code == -9
         resumed += "resuming at epoch" in stdout
         on_write += unfinished and writing and code == -9
-    final = run_app("train.py", *ARGS, "--output-dir", out)
+    final = run_app("train.py", *args, "--output-dir", out)
     assert mid_run >= 4 and on_write >= 2 and resumed >= 1, (mid_run, on_write, resumed)
     assert "summary: " in final.stdout
     # What the killed writes left is gone, and nothing else.

@@ -1,14 +1,11 @@
 """Every preset, timm-style: builds, runs forward and backward, has the reference parameter
 count."""
 
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import ROOT, app_env
 
 import keras_wrn
 from keras_wrn.layers import StochasticResidual
@@ -48,20 +45,6 @@ def test_every_published_number_names_its_source():
         assert published["errors_source"] == "github.com/jhkim89/PyramidNet README", name
 
 
-def _counts_in_a_fresh_process(name: str) -> tuple[int, int]:
-    """``python -c "import keras_wrn; keras_wrn.build_model(name)"``: its trainable and total
-    counts."""
-    code = ("import numpy as np, keras_wrn\n"
-            f"model = keras_wrn.build_model({name!r})\n"
-            "print(sum(int(np.prod(w.shape)) for w in model.trainable_weights),"
-            " model.count_params())")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=ROOT, env=app_env(), timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    trainable, total = result.stdout.split()[-2:]
-    return int(trainable), int(total)
-
-
 def _slow(name: str) -> bool:
     """Presets of over 4M parameters or 110 layers take 5-35 s here: the full suite's."""
     preset = keras_wrn.get_preset(name)
@@ -75,16 +58,14 @@ def test_preset_builds_runs_and_has_reference_param_counts(name):
     normalisation's moving statistics) is the preset's, which apps/list_models.py prints."""
     preset = keras_wrn.get_preset(name)
     stem = preset["hparams"].get("stem", "cifar")
-    if name in DEEP:  # as a user builds it: a plain interpreter, its default recursion limit
-        count, total = _counts_in_a_fresh_process(name)
-    else:
-        model = keras_wrn.build_model(name, input_shape=SMALL_INPUT[stem])
-        count, total = _trainable_count(model), model.count_params()
+    # The deepest build at a plain interpreter's recursion limit: tests/test_packaging.py.
+    model = keras_wrn.build_model(name, input_shape=SMALL_INPUT[stem])
+    count, total = _trainable_count(model), model.count_params()
     assert count == preset["params"], f"{name}: {count} != reference {preset['params']}"
     assert total == preset["total_params"], f"{name}: {total} != {preset['total_params']}"
     # The paper prints counts rounded to 0.1M (0.01M below 1M): same order, within rounding + 5%.
     assert abs(count / 1e6 - preset["published"]["params_m"]) <= 0.05 * count / 1e6 + 0.05
-    if name in DEEP:
+    if name in DEEP:  # 1,000+ layers: counted, not run
         return
 
     images = tf.random.uniform((2, *SMALL_INPUT[stem]), 0, 255)

@@ -1,30 +1,24 @@
 """Streaming input: image folders read file by file, TFRecord shards, the cache choice, ImageNet
-augmentation, file sharding across two workers, exact resume and bounded memory."""
+augmentation, file sharding across workers (two of them: test_cluster), exact resume (after
+kill -9: test_fault_injection) and bounded memory."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import (
     TINY_MODEL,
-    app_command,
     app_env,
     call_app,
     error_line,
-    run_app,
-    two_workers,
     write_image_folder,
 )
 
@@ -267,72 +261,6 @@ def test_the_imagenet_presets_take_their_papers_imagenet_recipes():
 
 
 # -- slow: two workers, kill -9, memory -----------------------------------------------------
-
-def _opened(stderr: str) -> set[str]:
-    """The TFRecord files a process opened (TF_CPP_VMODULE=tf_record_dataset_op=2)."""
-    return {Path(p).name for p in re.findall(r"Reading file: (\S+)", stderr)}
-
-
-@pytest.mark.slow
-def test_two_workers_each_read_only_their_own_shards(tmp_path):
-    root = write_image_folder(tmp_path / "images", per_class=20, size=40)
-    out = tmp_path / "records"
-    call_app("make_tfrecords.py", "--data-dir", root, "--output", out, "--shards", "4")
-    splits = read_manifest(out)["splits"]
-    outputs = two_workers(*TINY_MODEL, "--data-dir", str(out), "--epochs", "2", "--batch-size", "8",
-                          "--output-dir", str(tmp_path / "run"), timeout=400,
-                          TF_CPP_MIN_LOG_LEVEL="0", TF_CPP_VMODULE="tf_record_dataset_op=2")
-    opened = [_opened(stderr) for _, stderr in outputs]
-    for w in (0, 1):
-        mine = set(splits["train"]["files"][w::2] + splits["validation"]["files"][w::2])
-        assert opened[w] == mine, (w, opened[w])  # its files, every one of them, no other
-    summaries = [json.loads(line[len("summary: "):]) for stdout, _ in outputs
-                 for line in stdout.splitlines() if line.startswith("summary: ")]
-    assert summaries[0]["weights_checksum"] == summaries[1]["weights_checksum"]
-    # Validation was sharded and all-reduced: the chief's top-1 is evaluate.py's, alone.
-    metrics = json.loads(call_app("evaluate.py", "--model", tmp_path / "run", "--json")
-                         .stdout.strip().splitlines()[-1])
-    assert metrics["examples"] == 6
-    assert metrics["top1"] == pytest.approx(summaries[0]["val_top1"], abs=1e-6)
-
-
-def _weights(path: Path) -> list[np.ndarray]:
-    return [np.asarray(w) for w in keras.models.load_model(path).weights]
-
-
-@pytest.mark.slow
-def test_a_streamed_run_killed_9_resumes_at_the_same_data_position(tmp_path):
-    """kill -9 after a few checkpoints, the same command again: the final weights are the
-    uninterrupted run's, bit for bit (each step read the batch it would have read). TFRecord
-    shards: a stream through a shuffle buffer, the harder case; a streamed folder skips as
-    the in-memory examples do (test_a_resumed_epoch_reads_the_batches_...)."""
-    root = write_image_folder(tmp_path / "images", per_class=16, size=40)
-    call_app("make_tfrecords.py", "--data-dir", root, "--output", tmp_path / "rec",
-             "--shards", "3")
-    args = [*TINY_MODEL, "--data-dir", str(tmp_path / "rec"), "--epochs", "2", "--batch-size", "8",
-            "--checkpoint-steps", "1", "--deterministic", "--augmentation", "imagenet",
-            "--image-size", "24"]
-    run_app("train.py", *args, "--output-dir", tmp_path / "reference")
-    out = tmp_path / "killed"
-    process = subprocess.Popen(app_command("train.py", *args, "--output-dir", str(out)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=app_env())
-    def newest() -> int:  # old checkpoints are deleted as new ones land: the highest number
-        return max((int(p.name.split("-")[1].split(".")[0])
-                    for p in (out / "checkpoints").glob("ckpt-*.index")), default=0)
-
-    deadline = time.monotonic() + 300
-    while newest() < 3 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.005)
-    assert process.poll() is None, "the run ended before its third checkpoint"
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode == -9
-    final = run_app("train.py", *args, "--output-dir", out)
-    assert re.search(r"resuming at epoch 1 step [1-9]", final.stdout), final.stdout[-2000:]
-    for got, want in zip(_weights(out / "model.keras"),
-                         _weights(tmp_path / "reference" / "model.keras"), strict=True):
-        np.testing.assert_array_equal(got, want)
-
 
 # apps/train.py with its data broken once loaded and checked: the shard argv[1] deleted or
 # truncated (argv[2]) as if by another process while the run starts.
