@@ -14,10 +14,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # inherit the variable); without LLVM's optimisations they cost a fifth less CPU (a two-replica
 # GPU-path training run: 55 -> 46 CPU s on a 2-core EPYC). The code paths are the same.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-# And the same programs compile once per session: the workers of a two-worker run, a resumed run
-# and its reference, the precisions of one model. TensorFlow's persistent XLA cache, in a folder
-# the session's processes share (the xdist workers and the apps inherit the variable) and no
-# later session sees: a two-worker GPU-path run and its resume, 176 -> 162 CPU s.
+# And a program compiled once is loaded after that (a resumed run's, a second app's of the same
+# model): TensorFlow's persistent XLA cache, in a folder the session's processes share (the
+# xdist workers and the apps inherit the variable) and no later session sees. Two processes
+# compiling one program at once both compile it. A two-worker GPU-path run and its resume:
+# 176 -> 162 CPU s.
 if "TF_XLA_FLAGS" not in os.environ:
     os.environ["TF_XLA_FLAGS"] = ("--tf_xla_persistent_cache_directory="
                                   + tempfile.mkdtemp(prefix="keras_wrn-tests-xla-"))

@@ -213,7 +213,7 @@ def test_two_slurm_tasks_train_as_one_multi_worker_run_each_reading_its_own_shar
                       TF_CPP_VMODULE="tf_record_dataset_op=2")
         env.pop("TF_CONFIG", None)
         tasks.append(subprocess.Popen(
-            [sys.executable, "-c", launcher, str(ROOT), str(port), *TINY_MODEL, "--epochs", "1",
+            [sys.executable, "-c", launcher, str(ROOT), str(port), *TINY_MODEL, "--epochs", "2",
              "--batch-size", "8", "--data-dir", str(records), "--cluster", "slurm",
              "--output-dir", str(out)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))

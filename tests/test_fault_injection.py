@@ -2,15 +2,16 @@
 write, each time running the same command again: the run finishes, with every epoch in its
 history, and under --deterministic its final weights equal an uninterrupted run's bit for bit.
 The run streams TFRecord shards through a shuffle buffer with ImageNet-style random crops, the
-hardest data to resume at the same position (a streamed folder and in-memory examples skip
-as test_streaming's resumed-epoch test shows). The uninterrupted run takes 3 steps per host
-call (loops of 3, 1 and 2, cut at its checkpoint every 4 steps and at the epoch's end), the
-interrupted one 1: the loop changes nothing either. A run whose input pipeline hangs exits
-within --stop-grace of SIGTERM or Ctrl-C."""
+hardest data to resume at the same position (a streamed folder skips as test_streaming's
+resumed-epoch test shows, in-memory examples as test_data's). The uninterrupted run takes 3
+steps per host call (loops of 3, 1 and 2, cut at its checkpoint every 4 steps and at the
+epoch's end), the interrupted one 1: the loop changes nothing either. A run whose input
+pipeline hangs exits within --stop-grace of SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -91,7 +92,7 @@ def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_p
         args, out, 300, lambda _: len(list(checkpoints.glob("*.index"))) >= 2, signal.SIGTERM)
     assert code == 42 and "SIGTERM: checkpoint saved at epoch 1 step" in stderr, stderr[-2000:]
     assert "Traceback" not in stderr
-    mid_run, resumed, on_write = 0, 0, 0
+    mid_run, resumed, mid_epoch, on_write = 0, 0, 0, 0
     for kill in range(KILLS):
         # Every other kill waits for a checkpoint write, the rest land anywhere from start-up
         # (imports, the lock, restoring) to the last step.
@@ -104,9 +105,10 @@ def test_kill_9_at_6_points_then_rerun_ends_with_the_uninterrupted_weights(tmp_p
             else (lambda _: False))
         mid_run += unfinished and code == -9
         resumed += "resuming at epoch" in stdout
+        mid_epoch += re.search(r"resuming at epoch \d+ step [1-9]", stdout) is not None
         on_write += unfinished and writing and code == -9
     final = run_app("train.py", *args, "--output-dir", out)
-    assert mid_run >= 4 and on_write >= 2 and resumed >= 1, (mid_run, on_write, resumed)
+    assert mid_run >= 4 and on_write >= 2 and mid_epoch >= 1, (mid_run, on_write, mid_epoch)
     assert "summary: " in final.stdout
     # What the killed writes left is gone, and nothing else.
     assert not [p.name for p in checkpoints.iterdir()

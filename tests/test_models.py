@@ -11,9 +11,9 @@ import keras_wrn
 from keras_wrn.layers import StochasticResidual
 
 PRESETS = keras_wrn.list_models()
-# Over 1,000 layers: 40 s each to build, in a fresh interpreter (the RecursionError a user met
-# there); their forward and backward pass (another 30 s eagerly) is the code of resnet-110 and
-# preact-resnet-164, run below.
+# Over 1,000 layers: 15-25 s each to build (the RecursionError a user met at a plain
+# interpreter's limit: tests/test_packaging.py); their forward and backward pass (another 30 s
+# eagerly) is the code of resnet-110 and preact-resnet-164, run below.
 DEEP = {"resnet-1202", "preact-resnet-1001"}
 # Spatial size used for forward/backward: global pooling makes the count independent of it.
 SMALL_INPUT = {"cifar": (32, 32, 3), "imagenet": (64, 64, 3)}
