@@ -1,7 +1,6 @@
 """Every preset, timm-style: builds, runs forward and backward, has the reference parameter
 count."""
 
-
 import keras
 import numpy as np
 import pytest

@@ -260,7 +260,7 @@ def test_the_imagenet_presets_take_their_papers_imagenet_recipes():
         == "cifar"
 
 
-# -- slow: two workers, kill -9, memory -----------------------------------------------------
+# -- slow: a shard broken under a run, memory ------------------------------------------------
 
 # apps/train.py with its data broken once loaded and checked: the shard argv[1] deleted or
 # truncated (argv[2]) as if by another process while the run starts.

@@ -80,7 +80,8 @@ def test_a_search_killed_in_its_second_trial_resumes_and_writes_a_best_config_wi
     assert summary(result.stdout)["trials"] == 2
     assert "| trial |" in result.stdout
     rows = json.loads((out / "trials.json").read_text())
-    # One numbering, from 1, as keras-tuner's banner: the table, the best line, the summary.
+    # One numbering, from 1, as keras-tuner's banner (the resumed search runs trial 2 only):
+    # the table, the best line, the summary.
     assert "Search: Running Trial #2" in result.stdout and "Trial 2 Complete" in result.stdout
     assert "Running Trial #1" not in result.stdout
     assert sorted(r["trial"] for r in rows) == [1, 2]
