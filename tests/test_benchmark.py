@@ -48,11 +48,16 @@ print(json.dumps({{"train_images_per_s": {{1: 100, 2: 400}}.get(n, 200)}}))
                      "--batch-size", "8", "--windows", "2", "--steps", "2", "--conv-floor",
                      "--no-winograd", "--rounds", "3", "--torch-reference", fake_torch,
                      "--output", tmp_path / "r.json",
-                     TF_CPP_MIN_LOG_LEVEL="0")
+                     TF_CPP_MIN_LOG_LEVEL="0", TF_XLA_FLAGS="",
+                     XDG_CACHE_HOME=str(tmp_path / "cache"))
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     # XLA fusion is on by default; with Winograd off, nothing else would compile with XLA.
     assert reported["xla_fusion"] is True
     assert "Compiled cluster using XLA" in result.stderr
+    # The clusters are written to the default persistent cache, which the plan names.
+    (cache,) = (tmp_path / "cache" / "keras_wrn" / "xla").iterdir()
+    assert list(cache.glob("xla_compile_cache__*.pb"))
+    assert reported["runtime"]["xla_cache"] == str(cache)
     for key in ("train_images_per_s", "flops_per_image", "peak_flops_per_s", "mfu",
                 "conv_share_of_step", "conv_floor_speedup_vs_torch"):
         assert reported[key] > 0, key

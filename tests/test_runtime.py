@@ -3,6 +3,7 @@ XLA flags decided before TensorFlow starts, and the GPU plan's training step tra
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -24,11 +25,11 @@ def gpus(count: int, capability: tuple[int, int] = (8, 0)) -> tuple[Gpu, ...]:
 CPU_PLAN = dict(device="cpu", gpus=0, workers=1, strategy="one_device", replicas=1,
                 all_reduce=None, precision="fp32", sync_bn=False, jit_compile=False,
                 xla_fusion=True, winograd=True, onednn_bn_sums=True, skip_dropped=True,
-                steps_per_loop=1, device_augment=False)
+                steps_per_loop=1, device_augment=False, xla_cache=None)
 GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas=1,
                 all_reduce=None, precision="bf16", sync_bn=False, jit_compile=True,
                 xla_fusion=False, winograd=False, onednn_bn_sums=False, skip_dropped=False,
-                steps_per_loop=50, device_augment=True)
+                steps_per_loop=50, device_augment=True, xla_cache=None)
 
 
 @pytest.mark.parametrize("devices, expected", [
@@ -61,6 +62,14 @@ def test_the_plan_line_of_workers_names_gpus_per_worker_and_all_replicas():
     assert plan.summary().startswith(
         "runtime: 1 GPU(s) x 2 workers (nccl all-reduce), multi_worker, 2 replica(s), bf16, "
         "batch norm synchronised")
+
+
+def test_the_plan_line_of_a_fused_cpu_run_names_its_xla_cache():
+    plan = resolve_plan(RuntimeRequest(), Devices())
+    assert "XLA fusion of elementwise ops, CPU kernels" in plan.summary()
+    cached = dataclasses.replace(plan, xla_cache="/c/xla")
+    assert "XLA fusion of elementwise ops (compiled clusters cached in /c/xla), " in \
+        cached.summary()
 
 
 def test_every_choice_can_be_forced():

@@ -18,6 +18,7 @@ from keras_wrn.runtime.plan import (
     RuntimeRequest,
     resolve_plan,
 )
+from keras_wrn.runtime.xla_cache import open_cache
 from keras_wrn.runtime.xla_flags import enable_xla_fusion, xla_fusion_enabled
 
 
@@ -41,8 +42,10 @@ def start(request: RuntimeRequest, require_gpu: bool = False,
     devices: the XLA flags are set from :func:`preplan`, then the plan is resolved from the
     GPUs TensorFlow sees. Raises PlanError for impossible requests."""
     expected = preplan(request, steps, batch_size)
+    cache = None
     if expected.xla_fusion:
-        enable_xla_fusion()
+        cache = open_cache(request.xla_cache, warn)
+        enable_xla_fusion(cache)
     devices = detect(request.cpu_devices, request.cluster)
     if require_gpu and not devices.gpus:
         raise PlanError("--require-gpu: TensorFlow sees no GPU; install with "
@@ -52,7 +55,8 @@ def start(request: RuntimeRequest, require_gpu: bool = False,
         warn("warning: the NVIDIA driver shows GPUs but TensorFlow sees none, so this run "
              "trains on the CPU; install with requirements-gpu.txt (--require-gpu stops here).")
     plan = dataclasses.replace(resolve_plan(request, devices, steps, batch_size),
-                               xla_fusion=expected.xla_fusion)
+                               xla_fusion=expected.xla_fusion,
+                               xla_cache=str(cache) if cache else None)
     from keras_wrn.runtime.strategy import make_strategy
 
     return plan, make_strategy(plan, request.cpu_devices, cluster=request.cluster)

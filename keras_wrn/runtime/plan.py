@@ -53,6 +53,9 @@ class RuntimeRequest:
     xla_fusion: bool | None = option(None, "XLA fuses the step's elementwise ops, convs stay "
                                       "oneDNN (default on one CPU replica in runs of "
                                       f"{FUSION_MIN_STEPS} steps or more)")
+    xla_cache: str = option("auto", "folder where a fused run keeps its compiled clusters for "
+                             "the next run of the same model (auto: "
+                             "~/.cache/keras_wrn/xla/tf-VERSION-CPU; off: compile each run)")
     winograd: bool | None = option(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
                                     "(default on CPUs)")
     onednn_bn_sums: bool | None = option(None, "batch norms take their per-channel sums with "
@@ -92,6 +95,7 @@ class RuntimePlan:
     skip_dropped: bool  # a branch dropped for the whole batch is not computed (a cond)
     steps_per_loop: int
     device_augment: bool  # CIFAR-size augmentation in the replica step, not on the host
+    xla_cache: str | None = None  # the fused clusters' persistent cache (set as TF starts)
 
     @property
     def mixed_precision_policy(self) -> str:
@@ -108,6 +112,8 @@ class RuntimePlan:
             where += f" x {self.workers} workers ({self.all_reduce} all-reduce)"
         xla = ("whole step" if self.jit_compile else
                "fusion of elementwise ops" if self.xla_fusion else "off")
+        if self.xla_fusion and self.xla_cache:
+            xla += f" (compiled clusters cached in {self.xla_cache})"
         kernels = [name for name, on in (("Winograd", self.winograd),
                                          ("oneDNN batch-norm sums", self.onednn_bn_sums)) if on]
         bn = "" if self.replicas == 1 else \

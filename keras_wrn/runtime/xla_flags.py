@@ -11,17 +11,22 @@ turns them on for one CPU replica only.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from keras_wrn.runtime.xla_cache import CACHE_FLAG
 
 XLA_FUSION_FLAGS = ("--tf_xla_auto_jit=fusible", "--tf_xla_cpu_global_jit")
 
 
-def enable_xla_fusion() -> None:
-    """Adds :data:`XLA_FUSION_FLAGS` to ``TF_XLA_FLAGS``, keeping any flag the user set there.
-    TensorFlow reads the variable once, when it first lists or initialises its devices or
-    optimises its first graph, so this must run before any of those."""
+def enable_xla_fusion(cache: Path | None = None) -> None:
+    """Adds :data:`XLA_FUSION_FLAGS` to ``TF_XLA_FLAGS``, and the persistent cache in ``cache``,
+    keeping any flag the user set there. TensorFlow reads the variable once, when it first lists
+    or initialises its devices or optimises its first graph, so this must run before any of
+    those."""
     flags = os.environ.get("TF_XLA_FLAGS", "").split()
     names = {flag.split("=")[0] for flag in flags}
-    flags += [flag for flag in XLA_FUSION_FLAGS if flag.split("=")[0] not in names]
+    wanted = XLA_FUSION_FLAGS + ((f"{CACHE_FLAG}={cache}",) if cache else ())
+    flags += [flag for flag in wanted if flag.split("=")[0] not in names]
     os.environ["TF_XLA_FLAGS"] = " ".join(flags)
 
 
