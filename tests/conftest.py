@@ -48,8 +48,8 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(items):
-    """Tests marked slow go first. The two workers take tests in this order, so the longest no
-    longer start near the end and leave one worker idle while the other finishes them."""
+    """Tests marked slow go first. The workers take tests in this order, so the longest no
+    longer start near the end and leave the other workers idle while one finishes them."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
