@@ -16,12 +16,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 # And a program compiled once is loaded after that (a resumed run's, a second app's of the same
 # model): TensorFlow's persistent XLA cache, in a folder the session's processes share (the
-# xdist workers and the apps inherit the variable) and no later session sees. Two processes
-# compiling one program at once both compile it. A two-worker GPU-path run and its resume:
-# 176 -> 162 CPU s.
-if "TF_XLA_FLAGS" not in os.environ:
-    os.environ["TF_XLA_FLAGS"] = ("--tf_xla_persistent_cache_directory="
-                                  + tempfile.mkdtemp(prefix="keras_wrn-tests-xla-"))
+# xdist workers and the apps inherit the variable) and no later session sees; the apps then
+# leave the user's own cache (--xla-cache) alone. Two processes compiling one program at once
+# both compile it. A two-worker GPU-path run and its resume: 176 -> 162 CPU s.
+if "--tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", ""):
+    os.environ["TF_XLA_FLAGS"] = " ".join(filter(None, [
+        os.environ.get("TF_XLA_FLAGS"),
+        "--tf_xla_persistent_cache_directory=" + tempfile.mkdtemp(prefix="keras_wrn-tests-xla-")]))
 
 # JAX stays out of the test processes, and JAX, IPython and scikit-learn out of the apps they
 # start (tests/nojax/sitecustomize.py).

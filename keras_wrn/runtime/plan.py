@@ -55,7 +55,7 @@ class RuntimeRequest:
                                       f"{FUSION_MIN_STEPS} steps or more)")
     xla_cache: str = option("auto", "folder where a fused run keeps its compiled clusters for "
                              "the next run of the same model (auto: "
-                             "~/.cache/keras_wrn/xla/tf-VERSION-CPU; off: compile each run)")
+                             "~/.cache/keras_wrn/xla/tf-VERSION-KEY; off: compile each run)")
     winograd: bool | None = option(None, "Winograd F(4x4,3x3) for wide 3x3 convs in training "
                                     "(default on CPUs)")
     onednn_bn_sums: bool | None = option(None, "batch norms take their per-channel sums with "
