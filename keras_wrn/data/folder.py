@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from keras_wrn.data import cache as cache_choice
 from keras_wrn.data import images, tfrecord
+from keras_wrn.data.autotune import without_autotune
 from keras_wrn.data.examples import Examples
 from keras_wrn.data.source import DataError, DataSource
 
@@ -83,10 +84,11 @@ def decode_images(paths: list[str], labels: list[int],
     def load(path, label):
         return images.decode_fixed(tf.io.read_file(path), image_size), label
 
-    dataset = (tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, np.int32)))
-               .map(load, num_parallel_calls=tf.data.AUTOTUNE)
-               .ignore_errors()
-               .batch(4096))
+    dataset = without_autotune(
+        tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, np.int32)))
+        .map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        .ignore_errors()
+        .batch(4096))
     decoded, kept = [], []
     for batch_images, batch_labels in dataset.as_numpy_iterator():
         decoded.append(batch_images)

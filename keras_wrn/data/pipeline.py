@@ -1,6 +1,7 @@
 """The tf.data input pipeline: one worker's share of an epoch in an order fixed by the seed (so
 a resumed run continues from the same data position), decoding, augmentation, batching and
-prefetch. Images stay uint8 to the device unless RandAugment or mixup makes them float."""
+prefetch. Images stay uint8 to the device unless RandAugment or mixup makes them float. The
+pipelines run without tf.data's autotuning thread (keras_wrn/data/autotune.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 import tensorflow as tf
 
 from keras_wrn.data import augment, images
+from keras_wrn.data.autotune import without_autotune
 from keras_wrn.data.examples import Examples, StreamExamples, epoch_seed
 
 # Recipe fields whose AugmentConfig field has another name.
@@ -89,9 +91,9 @@ def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_s
             return (images, tf.one_hot(labels, num_classes),
                     tf.stack([tf.constant(key, tf.int64), position[0]]))
 
-        return (ds.batch(batch_size, drop_remainder=True)
-                .map(device_batch, num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(tf.data.AUTOTUNE))
+        return without_autotune(ds.batch(batch_size, drop_remainder=True)
+                                .map(device_batch, num_parallel_calls=tf.data.AUTOTUNE)
+                                .prefetch(tf.data.AUTOTUNE))
     encoded = _decodes(examples)
 
     def per_example(position, record, label):
@@ -128,7 +130,7 @@ def train_dataset(examples: Examples | StreamExamples, num_classes: int, batch_s
             lambda batch, k: augment.mixup(tf.cast(batch[0], tf.float32), batch[1],
                                            augmentation.mixup, k),
             num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return without_autotune(ds.prefetch(tf.data.AUTOTUNE))
 
 
 def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: int = 0,
@@ -151,8 +153,8 @@ def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: in
 def eval_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int) -> tf.data.Dataset:
     """Batches of (uint8 images, one-hot labels) of prepared examples, in order, the last batch
     kept."""
-    return (examples
-            .map(lambda x, y: (x, tf.one_hot(y, num_classes)),
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(batch_size)
-            .prefetch(tf.data.AUTOTUNE))
+    return without_autotune(examples
+                            .map(lambda x, y: (x, tf.one_hot(y, num_classes)),
+                                 num_parallel_calls=tf.data.AUTOTUNE)
+                            .batch(batch_size)
+                            .prefetch(tf.data.AUTOTUNE))

@@ -17,6 +17,7 @@ import tensorflow_datasets as tfds
 
 from keras_wrn.data import cache as cache_choice
 from keras_wrn.data import images
+from keras_wrn.data.autotune import without_autotune
 from keras_wrn.data.examples import Examples, StreamExamples
 from keras_wrn.data.source import DataError, DataSource
 
@@ -124,8 +125,8 @@ def _in_memory(dataset: tf.data.Dataset, image_size: int, kind: str) -> Examples
         return image, tf.cast(label, tf.int32)
 
     pixels, labels = [], []
-    for x, y in dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).batch(4096)\
-            .as_numpy_iterator():
+    for x, y in without_autotune(dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+                                 .batch(4096)).as_numpy_iterator():
         pixels.append(x)
         labels.append(y)
     return Examples(np.concatenate(pixels), np.concatenate(labels), "pixels", image_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_wrn.data.autotune import untune_device_prefetch
 from keras_wrn.runtime.cluster import cluster_resolver
 from keras_wrn.runtime.plan import RuntimePlan
 
@@ -25,6 +26,8 @@ def make_strategy(plan: RuntimePlan, cpu_devices: int = 0,
     their cluster from the ``cluster`` choice (``--cluster``: auto, tf_config or slurm)."""
     if cpu_devices > 1 and plan.device == "cpu":
         split_cpu(cpu_devices)
+    if plan.strategy in ("multi_worker", "mirrored"):
+        untune_device_prefetch()  # each replica's prefetch dataset too
     if plan.strategy == "multi_worker":
         implementation = {"nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
                           "ring": tf.distribute.experimental.CommunicationImplementation.RING}
