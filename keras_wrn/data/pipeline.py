@@ -147,7 +147,7 @@ def prepared(examples: Examples | StreamExamples, kind: str = "cifar", shard: in
         return images.decode_fixed(record, size, encoded), label
 
     ds = examples.stored(shard, shards).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.ignore_errors() if _skips_unreadable(examples) else ds
+    return without_autotune(ds.ignore_errors() if _skips_unreadable(examples) else ds)
 
 
 def eval_dataset(examples: tf.data.Dataset, num_classes: int, batch_size: int) -> tf.data.Dataset:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_wrn.data.autotune import without_autotune
 from keras_wrn.data.examples import StreamExamples
 from keras_wrn.data.source import DataError, DataSource
 
@@ -48,9 +49,10 @@ def _checked_files(paths: list[str]) -> tf.data.Dataset:
         return index, data, tf.shape(tf.io.decode_image(data, channels=3,
                                                         expand_animations=False))
 
-    return (tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
-            .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .ignore_errors())
+    return without_autotune(
+        tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+        .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .ignore_errors())
 
 
 def _example(data: bytes, label: int) -> bytes:

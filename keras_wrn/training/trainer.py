@@ -31,6 +31,7 @@ from keras_wrn.data import (
     steps_per_epoch,
     train_dataset,
 )
+from keras_wrn.data.autotune import untune_device_prefetch
 from keras_wrn.kernels import (
     batch_norm_layers,
     onednn_batch_norms,
@@ -86,6 +87,9 @@ class Trainer:
         if config.recipe.batch_size % self.replicas:
             raise ConfigError(f"--batch-size {config.recipe.batch_size} is not divisible by "
                               f"the {self.replicas} replicas; use a multiple of {self.replicas}.")
+        if isinstance(strategy, (tf.distribute.MirroredStrategy,
+                                 tf.distribute.MultiWorkerMirroredStrategy)):
+            untune_device_prefetch()  # a strategy not from make_strategy too
         # Each worker reads its own share of the data (file shards, or every W-th example).
         self.workers = num_workers(strategy)
         self.replicas_per_worker = self.replicas // self.workers
