@@ -2,11 +2,11 @@
 
 An autotuned iterator runs a thread that re-optimises the pipeline at doubling intervals of up
 to a minute; deleting the iterator joins that thread, and in TensorFlow 2.21 the join often
-lasted until the thread's next wake-up: 8-9 s after 3 of 6 short CPU epochs, 10 and 50 s after
-the epoch of two one-epoch two-worker runs (docs/performance.md). keras_wrn deletes an iterator
-at every epoch's end, so its pipelines run untuned: every AUTOTUNE map with tf.data's starting
-parallelism (the host's cores, at most 16), prefetch buffers grown on demand by tf.data's
-prefetch autotuner (which needs no thread)."""
+lasted until the thread's next wake-up: 4-9 s after 1 to 3 of 6 short CPU epochs, 10 and 50 s
+after the epoch of two one-epoch two-worker runs (docs/performance.md). keras_wrn deletes an
+iterator at every epoch's end, so its pipelines run untuned: every AUTOTUNE map with tf.data's
+starting parallelism (the host's cores, at most 16), prefetch buffers grown on demand by
+tf.data's prefetch autotuner (which needs no thread)."""
 
 from __future__ import annotations
 
