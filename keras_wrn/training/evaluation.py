@@ -24,7 +24,7 @@ def make_eval_step(model: keras.Model, strategy: tf.distribute.Strategy):
         return (tf.reduce_sum(loss * weight), tf.reduce_sum(top1 * weight),
                 tf.reduce_sum(topk * weight), tf.reduce_sum(weight))
 
-    @tf.function
+    @tf.function(autograph=False)
     def step(batch):
         results = strategy.run(replica_step, args=batch)
         return [strategy.reduce(tf.distribute.ReduceOp.SUM, r, axis=None) for r in results]

@@ -244,7 +244,7 @@ class Trainer:
             for variable, mean in zip(stats, means, strict=True):
                 variable.assign(mean)
 
-        return tf.function(lambda: self.strategy.run(replica_average))
+        return tf.function(lambda: self.strategy.run(replica_average), autograph=False)
 
     def _agree_statistics(self) -> None:
         """Every replica's moving statistics set to their mean (see ``_replica_statistics``)."""
@@ -299,7 +299,7 @@ class Trainer:
             return grads, tf.reduce_sum(per_example), correct
 
         def compiled(fn):
-            return tf.function(fn, jit_compile=True, reduce_retracing=True) \
+            return tf.function(fn, jit_compile=True, reduce_retracing=True, autograph=False) \
                 if self.plan.jit_compile else fn
 
         if replicas == 1:
@@ -343,18 +343,21 @@ class Trainer:
             return tf.concat([sums, [lr]], 0)
 
         # The swaps wrap strategy.run, not replica_step: MirroredStrategy traces the replicas
-        # in threads, which must all see them.
-        @tf.function(reduce_retracing=True)
+        # in threads, which must all see them. No autograph: nothing here branches or loops
+        # on a tensor in Python, and converting the model's code took about a fifth of the
+        # first call (docs/performance.md).
+        @tf.function(reduce_retracing=True, autograph=False)
         def train_step(batch):
             with self._kernels():
                 return with_lr(one_step(batch))
 
-        @tf.function
+        @tf.function(autograph=False)
         def train_loop(iterator, steps):
             with self._kernels():
-                sums = tf.zeros([2])
-                for _ in tf.range(steps):
-                    sums += one_step(next(iterator))
+                _, sums = tf.while_loop(
+                    lambda step, _: step < steps,
+                    lambda step, sums: (step + 1, sums + one_step(next(iterator))),
+                    (tf.constant(0, steps.dtype), tf.zeros([2])))
                 return with_lr(sums)
 
         return train_step, train_loop
