@@ -344,7 +344,7 @@ class Trainer:
 
         # The swaps wrap strategy.run, not replica_step: MirroredStrategy traces the replicas
         # in threads, which must all see them. No autograph: nothing here branches or loops
-        # on a tensor in Python, and converting the model's code took about a fifth of the
+        # on a tensor in Python, and converting the model's code took about a sixth of the
         # first call (docs/performance.md).
         @tf.function(reduce_retracing=True, autograph=False)
         def train_step(batch):
