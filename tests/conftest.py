@@ -1,5 +1,6 @@
 """Test-wide settings: quiet TensorFlow, TensorFlow backend, CPU only, oneDNN, fixed seeds."""
 
+import gc
 import os
 import shutil
 import tempfile
@@ -38,6 +39,9 @@ from helpers import TINY, run_app
 # app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
 # fusion on for the rest of the worker's tests.
 tf.function(lambda: tf.constant(0))()
+# What this process imported lives as long as it does: frozen, Python's full collections no
+# longer walk it (docs/design.md, "The test suite's time").
+gc.freeze()
 
 
 def pytest_unconfigure(config):
@@ -58,7 +62,7 @@ def pytest_collection_modifyitems(items):
 def _seed():
     keras.utils.set_random_seed(0)
     yield
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)  # Python's own collections free the rest
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,13 @@ search, which the tuning runs use, needs none of them); tests/conftest.py blocks
 the pytest processes, where keras-tuner's Bayesian oracle (scikit-learn) is tested. A finder,
 not sys.modules["jax"] = None, which libraries that test ``"jax" in sys.modules`` would take for
 an imported jax.
+
+The tests' own scripts (``python -c``) exit as the apps do: with Python's objects frozen, so
+that its last collections skip them (apps/_app.py).
 """
 
+import atexit
+import gc
 import importlib.abc
 import sys
 
@@ -40,3 +45,5 @@ def block(names: set[str]) -> None:
 # An app's process, started by the tests, imports this as its sitecustomize; the pytest processes
 # as nojax.sitecustomize.
 block({"jax", "jaxlib", *(("IPython", "sklearn") if __name__ == "sitecustomize" else ())})
+if __name__ == "sitecustomize":
+    atexit.register(gc.freeze)
