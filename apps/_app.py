@@ -25,11 +25,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 QUIET_LOG_LEVEL = "3"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
 
-# Python's full garbage collections walk every object alive, TensorFlow's ~400,000 from its
-# import included: at exit they took 2.2-2.6 s of every command on a Zen 3 EPYC
-# (docs/performance.md). Frozen just before exit (and after TensorFlow's import, for the
-# collections while the app runs), they are skipped; what the app wrote is flushed and closed
-# before, and the system frees the memory.
+# Python's full garbage collections walk every object alive, TensorFlow's from its import
+# included: at exit they took 2.2-2.6 s of every command on a Zen 3 EPYC (docs/performance.md).
+# Frozen just before exit (and after TensorFlow's import: load_tensorflow_quietly), they are
+# skipped; what the app wrote is flushed and closed before, and the system frees the memory.
 atexit.register(gc.freeze)
 
 # Seconds an app has to stop after SIGTERM or Ctrl-C before it exits at once, stuck or not
@@ -67,9 +66,18 @@ def load_tensorflow_quietly() -> None:
     from keras_wrn.runtime.devices import gpu_driver_present
 
     quiet = level == QUIET_LOG_LEVEL and not gpu_driver_present()
-    with _native_stderr_closed() if quiet else contextlib.nullcontext():
-        import tensorflow  # noqa: F401
-    gc.freeze()
+    # The import makes ~450,000 objects that live as long as the process, and Python's full
+    # collections, which walk them all, ran 7 times during it: without them it takes ~2 s less
+    # (docs/performance.md). Then frozen, later collections skip them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with _native_stderr_closed() if quiet else contextlib.nullcontext():
+            import tensorflow  # noqa: F401
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 @contextlib.contextmanager

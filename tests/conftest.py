@@ -30,10 +30,13 @@ if "--tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", "
 import nojax.sitecustomize  # noqa: F401
 
 # isort: split
-import keras
-import pytest
-import tensorflow as tf
-from helpers import TINY, run_app
+# No garbage collection while the imports below make their ~450,000 lasting objects (as
+# apps/_app.py imports TensorFlow); frozen after them.
+gc.disable()
+import keras  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from helpers import TINY, run_app  # noqa: E402
 
 # TensorFlow reads TF_XLA_FLAGS once, at device set-up or the first graph: do that now, so that an
 # app's main() run in this process (helpers.call_app), which may set them, cannot turn XLA
@@ -42,6 +45,7 @@ tf.function(lambda: tf.constant(0))()
 # What this process imported lives as long as it does: frozen, Python's full collections no
 # longer walk it (docs/design.md, "The test suite's time").
 gc.freeze()
+gc.enable()
 
 
 def pytest_unconfigure(config):
