@@ -294,7 +294,7 @@ def _pipeline(args) -> dict:
 
 def _winograd(args) -> dict:
     from keras_wrn.benchmark import winograd_speedup
-    from keras_wrn.kernels import prefers_winograd
+    from keras_wrn.kernels import onednn_avx512, prefers_winograd
 
     rows = []
     for channels, side in args.shapes:
@@ -302,7 +302,9 @@ def _winograd(args) -> dict:
                **winograd_speedup(side, side, channels, channels, args.batch_size)}
         row["training_step_uses_winograd"] = prefers_winograd(side, side, channels, channels)
         rows.append(row)
-    return {"kind": "winograd", "batch_size": args.batch_size, "shapes": rows}
+    # The rule differs with the kernels oneDNN runs (AVX-512 or not).
+    return {"kind": "winograd", "batch_size": args.batch_size, "onednn_avx512": onednn_avx512(),
+            "shapes": rows}
 
 
 def _shape(text: str) -> tuple[int, int]:

@@ -11,7 +11,9 @@ import tensorflow as tf
 from helpers import small_trainer, step_each
 
 from keras_wrn.kernels import (
+    onednn_avx512,
     prefers_winograd,
+    selection,
     winograd_conv2d,
     winograd_convolutions,
     winograd_layers,
@@ -62,24 +64,59 @@ def test_winograd_rejects_what_it_cannot_compute(shape, kernel, tile):
         winograd_conv2d(tf.zeros(shape), tf.zeros(kernel), tile=tile)
 
 
-def test_the_rule_picks_wide_convs():
-    assert prefers_winograd(8, 8, 512, 512) and prefers_winograd(32, 32, 128, 128)
-    assert prefers_winograd(16, 16, 64, 64) and not prefers_winograd(32, 32, 64, 64)
-    assert not prefers_winograd(8, 8, 64, 48)  # the narrower side counts
+def test_the_rule_picks_wide_convs_for_the_kernels_onednn_runs():
+    # AVX2: from 96 channels, from 64 on 16x16 or less.
+    assert prefers_winograd(8, 8, 512, 512, avx512=False)
+    assert prefers_winograd(32, 32, 128, 128, avx512=False)
+    assert prefers_winograd(16, 16, 64, 64, avx512=False)
+    assert not prefers_winograd(32, 32, 64, 64, avx512=False)
+    assert not prefers_winograd(8, 8, 64, 48, avx512=False)  # the narrower side counts
+    # AVX-512, whose oneDNN convolutions are faster: from 256 channels, from 128 on 16x16 or less.
+    assert prefers_winograd(8, 8, 512, 512, avx512=True)
+    assert prefers_winograd(32, 32, 256, 256, avx512=True)
+    assert prefers_winograd(16, 16, 128, 128, avx512=True)
+    assert not prefers_winograd(32, 32, 128, 128, avx512=True)
+    assert not prefers_winograd(8, 8, 96, 96, avx512=True)
+    assert not prefers_winograd(8, 8, 512, 64, avx512=True)
+    # Unsaid, the CPU decides.
+    assert prefers_winograd(8, 8, 96, 96) == (not onednn_avx512())
+
+
+@pytest.mark.parametrize(("flags", "cap", "avx512"), [
+    ("fpu avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni", "", True),
+    ("fpu avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl", "avx2", False),  # capped
+    ("fpu avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl", "AVX512_CORE_BF16", True),
+    ("fpu avx2 fma avx512f", "", False),  # no avx512_core: oneDNN runs AVX2 kernels
+    ("fpu avx2 fma", "", False),
+    ("fp asimd", "", False),  # ARM
+])
+def test_onednn_avx512_reads_the_cpu_and_onednns_cap(monkeypatch, flags, cap, avx512):
+    monkeypatch.setattr(selection, "cpu_flags", lambda: set(flags.split()))
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    onednn_avx512.cache_clear()
+    try:
+        assert onednn_avx512() is avx512
+    finally:
+        onednn_avx512.cache_clear()
 
 
 @pytest.mark.slow
-def test_wrn_uses_winograd_for_its_wide_stride_one_3x3_convs_only():
+@pytest.mark.parametrize("avx512", [False, True])
+def test_wrn_uses_winograd_for_its_wide_stride_one_3x3_convs_only(monkeypatch, avx512):
+    monkeypatch.setattr(selection, "onednn_avx512", lambda: avx512)
     model = build_model("wrn-16-8")
     chosen = winograd_layers(model)
     # Per stage: the second conv of block 1 and both of block 2. The first conv of each stage
-    # (16 input channels, or stride 2), the stem and the 1x1 shortcuts keep oneDNN.
-    assert len(chosen) == 9
+    # (16 input channels, or stride 2), the stem and the 1x1 shortcuts keep oneDNN; with
+    # AVX-512 so do the 128-channel convs on 32x32.
+    assert len(chosen) == (6 if avx512 else 9)
     assert all(layer.kernel_size == (3, 3) and layer.strides == (1, 1) for layer in chosen)
-    assert {layer.input.shape[-1] for layer in chosen} == {128, 256, 512}
+    assert {layer.input.shape[-1] for layer in chosen} == \
+        ({256, 512} if avx512 else {128, 256, 512})
     # PyramidNet-110-a48 widens to 64 channels only at its very end, on 8x8 images.
     narrow = winograd_layers(build_model("pyramidnet-110-a48"))
-    assert [tuple(layer.input.shape[1:]) for layer in narrow] == [(8, 8, 64)]
+    assert [tuple(layer.input.shape[1:]) for layer in narrow] == ([] if avx512 else [(8, 8, 64)])
 
 
 def test_mixed_precision_convs_keep_onednn():
@@ -93,9 +130,9 @@ def test_mixed_precision_convs_keep_onednn():
 
 @pytest.mark.slow
 def test_layers_are_plain_conv2d_again_after_the_block():
-    model = build_model("wrn", depth=10, widen_factor=6, input_shape=(8, 8, 3))
+    model = build_model("wrn", depth=10, widen_factor=8, input_shape=(8, 8, 3))
     chosen = winograd_layers(model)
-    assert len(chosen) == 2  # 96 channels on 8x8, 192 on 4x4
+    assert len(chosen) == 2  # 128 channels on 8x8, 256 on 4x4: Winograd on either CPU
     x = tf.random.uniform((2, 8, 8, 3), 0, 255)
     expected = model(x, training=False)
     with winograd_convolutions(chosen):
@@ -106,8 +143,8 @@ def test_layers_are_plain_conv2d_again_after_the_block():
 
 @pytest.mark.slow
 def test_the_training_step_runs_winograd_and_matches_onednn(tmp_path):
-    # WRN-10-6 on 8x8 images: Winograd for its 96-channel 8x8 and 192-channel 4x4 convs.
-    trainers = {on: small_trainer(tmp_path / str(on), arch="wrn", depth=10, widen_factor=6,
+    # WRN-10-8 on 8x8 images: Winograd for its 128-channel 8x8 and 256-channel 4x4 convs.
+    trainers = {on: small_trainer(tmp_path / str(on), arch="wrn", depth=10, widen_factor=8,
                                   winograd=on) for on in (True, False)}
     losses, batch = step_each(trainers)
     assert losses[True] == pytest.approx(losses[False], rel=1e-5)

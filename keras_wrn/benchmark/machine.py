@@ -10,6 +10,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from keras_wrn.core.cpu import CPUINFO, cpu_flags, cpuinfo
+
 # The extensions that change what a kernel can use, by the names /proc/cpuinfo gives them:
 # x86 (AVX2/FMA, AVX-512 and its int8 / bf16 dot products, AMX) and ARM (NEON as asimd, its int8
 # dot product asimddp, i8mm, bf16, SVE).
@@ -19,28 +21,11 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl",
 RUNTIMES = ("tensorflow", "keras", "ai-edge-litert", "tflite-micro", "onnxruntime", "tf2onnx")
 
 
-def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
-    """The first processor's fields (the rest repeat them)."""
-    fields: dict[str, str] = {}
-    try:
-        text = path.read_text()
-    except OSError:
-        return fields
-    for line in text.splitlines():
-        if not line.strip():
-            if fields:
-                break
-            continue
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip().lower(), value.strip())
-    return fields
-
-
-def cpu_info(path: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+def cpu_info(path: Path = CPUINFO) -> dict[str, Any]:
     """Its name, family/model/stepping (x86) or implementer/part (ARM), the SIMD extensions of
     SIMD_FLAGS it has, and the cores this process may use."""
-    fields = _cpuinfo(path)
-    flags = set((fields.get("flags") or fields.get("features") or "").split())
+    fields = cpuinfo(path)
+    flags = cpu_flags(path)
     info: dict[str, Any] = {
         "name": fields.get("model name") or platform.processor() or platform.machine(),
         "machine": platform.machine(),

@@ -8,6 +8,7 @@ from keras_wrn.kernels.batch_norm import (
     onednn_batch_norms,
 )
 from keras_wrn.kernels.selection import (
+    onednn_avx512,
     prefers_winograd,
     winograd_convolutions,
     winograd_eligible,
@@ -19,6 +20,7 @@ __all__ = [
     "batch_norm_eligible",
     "batch_norm_layers",
     "batch_norm_training",
+    "onednn_avx512",
     "onednn_batch_norms",
     "prefers_winograd",
     "winograd_conv2d",

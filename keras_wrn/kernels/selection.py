@@ -6,23 +6,45 @@ the Winograd op, so checkpoints, evaluation and exports are unchanged.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 import keras
 import tensorflow as tf
 
+from keras_wrn.core.cpu import cpu_flags
 from keras_wrn.kernels.swap import swapped
 from keras_wrn.kernels.winograd import fits_tiles, winograd_conv2d
 from keras_wrn.models.walk import chosen_layers
 
+# oneDNN's AVX-512 kernels (its avx512_core: F, BW, VL and DQ) and the values of
+# ONEDNN_MAX_CPU_ISA that keep it below them.
+AVX512_CORE = frozenset({"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+BELOW_AVX512 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2")
 
-def prefers_winograd(height: int, width: int, in_channels: int, out_channels: int) -> bool:
-    """Where F(4x4, 3x3) beat oneDNN on this project's CPU, forward plus both gradients at batch
-    128 (``python apps/benchmark.py winograd``): from 96 channels, and from 64 on images of
-    16x16 or less. Narrower convolutions are bound by the tile transforms' memory traffic."""
+
+@functools.cache
+def onednn_avx512() -> bool:
+    """Whether oneDNN runs its AVX-512 convolutions here: the CPU has AVX-512 F, BW, VL and DQ,
+    and ``ONEDNN_MAX_CPU_ISA`` (or the older ``DNNL_MAX_CPU_ISA``) does not cap it lower."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    return cap.upper() not in BELOW_AVX512 and cpu_flags() >= AVX512_CORE
+
+
+def prefers_winograd(height: int, width: int, in_channels: int, out_channels: int,
+                     avx512: bool | None = None) -> bool:
+    """Where F(4x4, 3x3) beat oneDNN, forward plus both gradients at batch 128 (``python
+    apps/benchmark.py winograd``), for the kernels oneDNN runs (``avx512``, default
+    :func:`onednn_avx512`). With AVX2: from 96 channels, and from 64 on images of 16x16 or
+    less. oneDNN's AVX-512 kernels are faster, so from 256 channels, and from 128 on 16x16 or
+    less. Narrower convolutions are bound by the tile transforms' memory traffic."""
     channels = min(in_channels, out_channels)
-    return channels >= 96 or (channels >= 64 and height * width <= 256)
+    small = height * width <= 256
+    if onednn_avx512() if avx512 is None else avx512:
+        return channels >= 256 or (channels >= 128 and small)
+    return channels >= 96 or (channels >= 64 and small)
 
 
 def winograd_eligible(layer: keras.layers.Layer) -> bool:
