@@ -25,7 +25,7 @@ def gpus(count: int, capability: tuple[int, int] = (8, 0)) -> tuple[Gpu, ...]:
 CPU_PLAN = dict(device="cpu", gpus=0, workers=1, strategy="one_device", replicas=1,
                 all_reduce=None, precision="fp32", sync_bn=False, jit_compile=False,
                 xla_fusion=True, winograd=True, onednn_bn_sums=True, skip_dropped=True,
-                steps_per_loop=1, device_augment=False, xla_cache=None)
+                steps_per_loop=1, device_augment=True, xla_cache=None)
 GPU_PLAN = dict(device="gpu", gpus=1, workers=1, strategy="one_device", replicas=1,
                 all_reduce=None, precision="bf16", sync_bn=False, jit_compile=True,
                 xla_fusion=False, winograd=False, onednn_bn_sums=False, skip_dropped=False,

@@ -16,7 +16,7 @@ def pipeline_rate(source: DataSource, augmentation: AugmentConfig, batch_size: i
                   on_device: bool = False) -> dict[str, Any]:
     """Images/s of each of ``epochs`` epochs after its first ``warmup_batches`` (each epoch's
     dataset built anew, as in training) and their median, and the peak RSS growth while they
-    ran. ``on_device``: the host's share when the GPU plans augment on the device (the batches
+    ran. ``on_device``: the host's share when the plan augments in the step (the batches
     as the accelerator receives them)."""
     steps = steps_per_epoch(source.train_examples, batch_size, 1)
     if warmup_batches < 1 or epochs < 1:

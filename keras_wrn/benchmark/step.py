@@ -1,6 +1,6 @@
 """A training step to time: a Trainer on synthetic data and a call that runs the plan's steps per
-loop on one augmented batch, cached and repeated, so that the step is timed, not the input
-pipeline."""
+loop on one batch, cached and repeated (augmented on the host, or in the step where the plan
+augments there), so that the step is timed, not the input pipeline."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def timed_step(config: TrainConfig, plan: RuntimePlan, strategy: tf.distribute.S
                           val_examples=10)
     trainer = Trainer(config, strategy, data, output_dir, log=lambda _: None, plan=plan)
     dataset = train_dataset(data.train_examples, data.num_classes, batch, 0, 0,
-                            AugmentConfig()).take(1).cache().repeat()
+                            AugmentConfig(), on_device=trainer.device_augment
+                            ).take(1).cache().repeat()
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
 
     def call() -> float:

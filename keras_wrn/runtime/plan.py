@@ -70,8 +70,8 @@ class RuntimeRequest:
     sync_bn: str = option("auto", "batch norm statistics over all replicas (auto: when a "
                            f"replica's batch is under {SYNC_BN_BELOW} images)", SYNC_BN)
     device_augment: bool | None = option(None, "crop, flip and Cutout CIFAR-size batches "
-                                          "held in memory on the accelerator, the host "
-                                          "sending uint8 batches (default on GPUs)")
+                                          "held in memory inside the training step, the "
+                                          "host sending uint8 batches (default on)")
     cluster: str = option("auto", "where a multi-worker run finds its cluster (auto: TF_CONFIG, "
                            "else a Slurm job's environment)", CLUSTERS)
 
@@ -123,7 +123,7 @@ class RuntimePlan:
                 f"CPU kernels {', '.join(kernels) or 'off'}, "
                 f"stochastic depth {'skips' if self.skip_dropped else 'multiplies'} dropped "
                 f"branches, {self.steps_per_loop} step(s) per loop"
-                + (", CIFAR augmentation on the device" if self.device_augment else ""))
+                + (", CIFAR augmentation in the step" if self.device_augment else ""))
 
 
 def _choose(forced: bool | None, default: bool) -> bool:
@@ -193,5 +193,5 @@ def resolve_plan(request: RuntimeRequest, devices: Devices, steps: int | None = 
         winograd=_choose(request.winograd, not gpu),
         onednn_bn_sums=_choose(request.onednn_bn_sums, not gpu),
         skip_dropped=skip_dropped, steps_per_loop=steps_per_loop,
-        device_augment=_choose(request.device_augment, gpu),
+        device_augment=_choose(request.device_augment, True),
     )

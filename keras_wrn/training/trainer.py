@@ -176,8 +176,9 @@ class Trainer:
         # them (a cond on a device-computed predicate stalls a GPU's host).
         self._multiplied_residuals = [] if plan.skip_dropped else [
             layer for layer in self.model.layers if isinstance(layer, StochasticResidual)]
-        # In-memory CIFAR-size batches are cropped, flipped and cut out in the replica step
-        # on GPU plans: per-image host work would not keep several GPUs busy.
+        # In-memory CIFAR-size batches are cropped, flipped and cut out in the replica step:
+        # per-image host work would not keep several GPUs busy, and on a CPU it takes cores
+        # from the step (docs/performance.md).
         self.device_augment = plan.device_augment and device_augmentable(
             data.train_examples, self._augmentation())
         self.train_step, self.train_loop = self._make_train_functions()
