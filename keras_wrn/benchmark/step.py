@@ -23,10 +23,15 @@ def timed_step(config: TrainConfig, plan: RuntimePlan, strategy: tf.distribute.S
     data = load_synthetic(config.input_size(), train_examples=max(2 * batch, 256),
                           val_examples=10)
     trainer = Trainer(config, strategy, data, output_dir, log=lambda _: None, plan=plan)
-    dataset = train_dataset(data.train_examples, data.num_classes, batch, 0, 0,
-                            AugmentConfig(), on_device=trainer.device_augment
-                            ).take(1).cache().repeat()
-    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+
+    def replica_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        # Per-replica batches, as training builds them: a batch augmented in the step carries
+        # its seed, which splitting a global batch over the replicas would cut.
+        return train_dataset(data.train_examples, data.num_classes,
+                             context.get_per_replica_batch_size(batch), 0, 0, AugmentConfig(),
+                             on_device=trainer.device_augment).take(1).cache().repeat()
+
+    iterator = iter(strategy.distribute_datasets_from_function(replica_batches))
 
     def call() -> float:
         return trainer.train_call(iterator, plan.steps_per_loop)[0]
