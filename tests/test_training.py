@@ -56,6 +56,8 @@ def test_quick_start_learns_and_writes_every_output(tiny_run):
     assert "\r" not in stdout
     run = json.loads((out / "run.json").read_text())
     assert run["runtime"]["device"] == "cpu" and run["runtime"]["steps_per_loop"] == 1
+    # In-memory CIFAR-size images are cropped and flipped inside the step, on CPUs too.
+    assert run["device_augmentation"] and second.endswith(", CIFAR augmentation in the step")
     assert {"cuda_build", "cuda", "cudnn", "gpu_names"} <= set(run) and run["devices"]
     # The written config is complete and accepted back as a --config file.
     config = resolve_config({}, read_config_file(str(out / "config.json")))
@@ -198,6 +200,17 @@ def test_mixed_precision_trains(tmp_path, precision):
     assert np.isfinite(summary(result.stdout)["train_loss"])
     assert json.loads((out / "config.json").read_text())["runtime"]["precision"] == precision
     assert json.loads((out / "run.json").read_text())["runtime"]["precision"] == precision
+
+
+@pytest.mark.slow
+def test_no_device_augment_crops_and_flips_on_the_host(tmp_path):
+    out = tmp_path / "run"
+    result = call_app("train.py", *TINY, "--epochs", "1", "--steps-per-epoch", "2",
+                      "--image-size", "16", "--no-device-augment", "--output-dir", out)
+    assert np.isfinite(summary(result.stdout)["train_loss"])
+    assert "augmentation in the step" not in result.stdout
+    run = json.loads((out / "run.json").read_text())
+    assert not run["device_augmentation"] and not run["runtime"]["device_augment"]
 
 
 @pytest.mark.slow
